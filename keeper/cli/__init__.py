@@ -33,3 +33,13 @@ def main(verbose: int) -> None:
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     install_log_filter()
+
+
+def _register_commands() -> None:
+    from keeper.cli import demo, devnet
+
+    main.add_command(devnet.devnet)
+    main.add_command(demo.demo)
+
+
+_register_commands()
