@@ -85,14 +85,14 @@ class Devnet:
         if fork_url:
             anvil = start_anvil(port=port, fork_url=fork_url, fork_block=fork_block, log_dir=root / "logs", detach=detach, startup_timeout=120)
             return cls(anvil, anvil.url, _web3(anvil.url), None)
-        state, book_path = _cached_state(rebuild)
+        state, book_path = cached_state(rebuild)
         anvil = start_anvil(port=port, load_state=state, log_dir=root / "logs", detach=detach)
         devnet = cls(anvil, anvil.url, _web3(anvil.url), AddressBook.load(book_path))
         problem = devnet._check_state()
         if problem:
             devnet.stop()
             log.warning("devnet state cache is stale or corrupt (%s): rebuilding it", problem)
-            state, book_path = _cached_state(rebuild=True)
+            state, book_path = cached_state(rebuild=True)
             anvil = start_anvil(port=port, load_state=state, log_dir=root / "logs", detach=detach)
             devnet = cls(anvil, anvil.url, _web3(anvil.url), AddressBook.load(book_path))
         devnet.refresh_feeds()
@@ -187,7 +187,7 @@ def _cache_lock(root: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _cached_state(rebuild: bool) -> tuple[Path, Path]:
+def cached_state(rebuild: bool) -> tuple[Path, Path]:
     """(state dump, address book) for the current recipe, building them if needed."""
     root = devnet_dir()
     key = cache_key()

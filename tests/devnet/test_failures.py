@@ -15,7 +15,7 @@ import pytest
 
 from keeper.devnet import anvil as anvil_module
 from keeper.devnet.anvil import anvil_binary, start_anvil
-from keeper.devnet.devnet import Devnet, cache_key, devnet_dir
+from keeper.devnet.devnet import Devnet, cache_key, cached_state
 from keeper.errors import ConfigError
 
 
@@ -37,10 +37,10 @@ def anvil_pids() -> set[int]:
 @pytest.fixture
 def private_devnet_dir(tmp_path, monkeypatch):
     """A devnet folder of this test's own, seeded with the current cache (no rebuild needed)."""
-    source = devnet_dir() / "cache" / cache_key()
+    state, _ = cached_state(rebuild=False)  # builds the shared cache if this runs first
+    source = state.parent
     target = tmp_path / "devnet"
-    if source.is_dir():
-        shutil.copytree(source, target / "cache" / source.name)
+    shutil.copytree(source, target / "cache" / source.name)
     monkeypatch.setenv("KEEPER_DEVNET_DIR", str(target))
     return target
 
@@ -96,8 +96,6 @@ def test_devnet__truncated_state_cache__rebuilt(private_devnet_dir):
 
 def test_devnet__address_book_disagrees_with_state__rebuilt_with_warning(private_devnet_dir, caplog):
     folder = private_devnet_dir / "cache" / cache_key()
-    if not folder.is_dir():
-        pytest.skip("needs a built cache to corrupt")
     book = json.loads((folder / "addresses.json").read_text())
     book["aave"]["pool"] = "0x" + "42" * 20
     (folder / "addresses.json").write_text(json.dumps(book))
