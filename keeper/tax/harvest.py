@@ -57,7 +57,7 @@ class HarvestSettings:
         default_factory=lambda: MappingProxyType({AssetKind.SECURITY: 10, AssetKind.CRYPTO: 30})
     )  # one-way trading cost; seed 000: "Trading fee impact: Max 0.1%" for ETFs
     hold_horizon_days: int = 90  # gains turning favourable within this many days are held
-    min_hold_saving: Decimal = Decimal(100)  # ... if waiting saves at least this much
+    min_hold_saving: Decimal = Decimal(50)  # ... if waiting saves at least this (below: noise)
     substitutes: Mapping[str, str] = field(default_factory=dict)  # e.g. {"QQQ": "VGT"}
     identical: Mapping[str, str] | None = None  # substantially identical groups
     december_review: bool | None = None  # None: on from 1 December to year end
