@@ -236,7 +236,10 @@ def _lots_to_harvest(
     if not losing or rules.rebuy_rule is not RebuyRule.WASH_SALE:
         return losing, []
     window = timedelta(days=rules.rebuy_days_before)
-    recent = [lot for lot in held if lot not in losing and today - profile.local_date(lot.acquired_at) <= window]
+    sold = {lot.lot_id for lot in losing}
+    recent = [
+        lot for lot in held if lot.lot_id not in sold and today - profile.local_date(lot.acquired_at) <= window
+    ]
     return losing + recent, recent
 
 
@@ -257,9 +260,12 @@ def _hold(
     gain_now: dict[TaxCategory, Decimal] = {}
     gain_later: dict[TaxCategory, Decimal] = {}
     days = 0
+    boundary = profile.long_boundary(held[0].kind, when)
     for lot in held:
+        if boundary is not None and lot.holding_since < boundary:
+            continue  # already long-held: nothing to wait for
         gain = lot.value(price) - lot.cost_basis
-        if gain <= 0 or profile.category(lot.kind, lot.holding_since, when) is not rules.within:
+        if gain <= 0:
             continue
         wait = days_until_more_than(
             profile.local_date(lot.holding_since), today, rules.holding_months, month_end_sticky=profile.month_end_sticky

@@ -12,11 +12,13 @@ read files (`csv_import` parses text) and does not print (`reports`, the CLI).
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
+from itertools import islice
 
 from keeper.errors import ConfigError
 from keeper.money import ZERO
@@ -124,6 +126,7 @@ def _replay_lots(
     pending: dict[str, list[PendingAdjustment]] = defaultdict(list)
     capacity: dict[str, int] = {e.event_id: e.quantity_raw for e in events if isinstance(e, Acquisition)}
     ids: set[str] = set()
+    later = _acquisitions_by_group(events, identical)
 
     for index, event in enumerate(events):
         if isinstance(event, Acquisition):
@@ -134,11 +137,23 @@ def _replay_lots(
         elif isinstance(event, Transfer):
             book[event.asset] = _transfer(book[event.asset], event, profile)
         else:
-            realised.extend(
-                _sell(event, index, events, book, profile, policy, identical, pending, capacity, washes)
-            )
+            realised.extend(_sell(event, index, later, book, profile, policy, identical, pending, capacity, washes))
     lots = [lot for asset in sorted(book) for lot in book[asset]]
     return lots, realised, washes
+
+
+def _acquisitions_by_group(
+    events: Sequence[Event], identical: Mapping[str, str] | None
+) -> dict[str, tuple[list[int], list[FutureAcquisition]]]:
+    """Per substantially identical group: (event positions, acquisitions), in event order, so a
+    loss sale finds the acquisitions after it by bisection instead of scanning the history."""
+    index: dict[str, tuple[list[int], list[FutureAcquisition]]] = {}
+    for position, e in enumerate(events):
+        if isinstance(e, Acquisition):
+            positions, acquisitions = index.setdefault(group_of(e.asset, identical), ([], []))
+            positions.append(position)
+            acquisitions.append(FutureAcquisition(e.event_id, e.asset, e.at))
+    return index
 
 
 def _new_lots(event: Acquisition, adjustments: list[PendingAdjustment]) -> list[Lot]:
@@ -195,7 +210,7 @@ def _fifo_allowed(profile: TaxProfile, kind: AssetKind) -> TaxProfile:
 def _sell(
     event: Sale,
     index: int,
-    events: Sequence[Event],
+    later: dict[str, tuple[list[int], list[FutureAcquisition]]],
     book: dict[str, list[Lot]],
     profile: TaxProfile,
     policy: LotPolicy | None,
@@ -229,11 +244,8 @@ def _sell(
         group = group_of(event.asset, identical)
         members = [a for a in book if group_of(a, identical) == group]
         group_lots = [lot for a in members for lot in book[a]]
-        future = [
-            FutureAcquisition(e.event_id, e.asset, e.at)
-            for e in events[index + 1 :]
-            if isinstance(e, Acquisition) and group_of(e.asset, identical) == group
-        ]
+        positions, acquisitions = later.get(group, ([], []))
+        future = islice(acquisitions, bisect_right(positions, index), None)
         result = apply_wash_sales(
             disposal, event.kind, group_lots, future, capacity, profile, sale_id=event.event_id
         )

@@ -9,7 +9,7 @@ or the network, and nothing here knows a jurisdiction's rules (see `jurisdiction
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, localcontext
 from enum import StrEnum
@@ -109,15 +109,28 @@ class Lot:
             return self, None
         with localcontext(MONEY_CONTEXT):
             part_basis = self.cost_basis * quantity_raw / self.quantity_raw
-            part_wash = self.wash_adjustment * quantity_raw / self.quantity_raw
-            part = replace(self, quantity_raw=quantity_raw, cost_basis=part_basis, wash_adjustment=part_wash)
-            rest = replace(
-                self,
-                quantity_raw=self.quantity_raw - quantity_raw,
-                cost_basis=self.cost_basis - part_basis,
-                wash_adjustment=self.wash_adjustment - part_wash,
-            )
-        return part, rest
+            part_wash = self.wash_adjustment * quantity_raw / self.quantity_raw if self.wash_adjustment else ZERO
+            rest_basis = self.cost_basis - part_basis
+            rest_wash = self.wash_adjustment - part_wash
+        return self._with(quantity_raw, part_basis, part_wash), self._with(
+            self.quantity_raw - quantity_raw, rest_basis, rest_wash
+        )
+
+    def _with(self, quantity_raw: int, cost_basis: Decimal, wash_adjustment: Decimal) -> Lot:
+        return Lot(
+            self.lot_id,
+            self.asset,
+            self.kind,
+            self.account,
+            quantity_raw,
+            self.decimals,
+            cost_basis,
+            self.acquired_at,
+            self.holding_since,
+            self.origin,
+            wash_adjustment,
+            self.replacement_used,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,14 +13,17 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from decimal import Decimal, localcontext
+from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
 
 from keeper.errors import ConfigError
 from keeper.money import MONEY_CONTEXT, to_decimal
 from keeper.tax.jurisdictions import TaxProfile
-from keeper.tax.model import Disposal, Lot, LotMatch, LotPolicy, TaxCategory, allocate
+from keeper.tax.model import Disposal, Lot, LotMatch, LotPolicy, allocate
 
-_LONG = frozenset({TaxCategory.LONG_TERM, TaxCategory.EXEMPT})
+# Ranking lots compares unit costs; 34 significant digits order them as exactly as the amounts
+# warrant (ties fall through to the date and id) at a fraction of the 100-digit money context's
+# cost. Amounts themselves are always computed in MONEY_CONTEXT.
+RANKING_CONTEXT = Context(prec=34, rounding=ROUND_HALF_EVEN)
 
 
 def lots_by_asset(lots: Iterable[Lot]) -> dict[str, list[Lot]]:
@@ -136,21 +139,34 @@ def _ordered(
         return sorted(lots, key=lambda lot: (lot.acquired_at, lot.lot_id))
     if policy is LotPolicy.LIFO:
         return sorted(lots, key=lambda lot: (lot.acquired_at, lot.lot_id), reverse=True)
-    with localcontext(MONEY_CONTEXT):
+    with localcontext(RANKING_CONTEXT):
         if policy is LotPolicy.HIFO:
             return sorted(lots, key=lambda lot: (-(lot.cost_basis / lot.quantity_raw), lot.acquired_at, lot.lot_id))
         if policy is LotPolicy.TAX_MIN:
-            return sorted(lots, key=lambda lot: _tax_min_key(lot, profile, when, price))
+            return sorted(lots, key=_tax_min_key(lots[0], profile, when, price))
     raise ValueError(f"no ordering for lot policy {policy}")
 
 
-def _tax_min_key(lot: Lot, profile: TaxProfile, when: datetime, price: Decimal) -> tuple:
-    """Estimated tax per unit sold from this lot (a loss is negative: sold first), then long-held
-    lots before short-held ones, then the higher basis."""
-    category = profile.category(lot.kind, lot.holding_since, when)
-    unit_cost = lot.cost_basis / lot.tokens
-    tax_per_token = (price - unit_cost) * profile.rate(category)
-    return (tax_per_token, category not in _LONG, -unit_cost, lot.acquired_at, lot.lot_id)
+def _tax_min_key(sample: Lot, profile: TaxProfile, when: datetime, price: Decimal):
+    """Sort key: estimated tax per unit sold from a lot (a loss is negative, so sold first), then
+    long-held lots before short-held ones, then the higher basis.
+
+    Per raw unit, with the long/short boundary and both rates computed once per sale: ranking
+    10,000 lots must stay well under the 50 ms budget (bench/bench_tax.py).
+    """
+    rules = profile.rules(sample.kind)
+    boundary = profile.long_boundary(sample.kind, when)
+    within_rate = profile.rate(rules.within)
+    after_rate = profile.rate(rules.after) if rules.after is not None else within_rate
+    price_raw = price.scaleb(-sample.decimals)
+
+    def key(lot: Lot) -> tuple:
+        long_held = boundary is not None and lot.holding_since < boundary
+        cost_raw = lot.cost_basis / lot.quantity_raw
+        tax_per_unit = (price_raw - cost_raw) * (after_rate if long_held else within_rate)
+        return (tax_per_unit, not long_held, -cost_raw, lot.acquired_at, lot.lot_id)
+
+    return key
 
 
 def _greedy(ordered: list[Lot], quantity_raw: int) -> list[tuple[Lot, int]]:

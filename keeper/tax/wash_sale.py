@@ -90,7 +90,7 @@ def apply_wash_sales(
     disposal: Disposal,
     kind: AssetKind,
     group_lots: Sequence[Lot],
-    future: Sequence[FutureAcquisition],
+    future: Iterable[FutureAcquisition],
     capacity: dict[str, int],
     profile: TaxProfile,
     *,
