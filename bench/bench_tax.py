@@ -10,7 +10,8 @@ time (`..._median_ms`) and as this process's CPU time (`..._cpu_median_ms`):
   tax_replay_10k_events_median_ms            replaying 10,000 buys and 1,000 sells (US rules)
 
 The book is synthetic and deterministic (seeded): 100 lots per asset bought over three years at
-prices drifting around 100, costs in whole cents. Run directly: `.venv/bin/python bench/bench_tax.py`.
+prices drifting around 100, costs in whole cents.
+Run directly: `.venv/bin/python bench/bench_tax.py`.
 """
 
 from __future__ import annotations
@@ -49,7 +50,11 @@ def _book(seed: int = 7) -> tuple[list[Lot], dict[str, Decimal]]:
             qty = rng.randint(1, 50) * UNIT // 10
             cents = int(price * 100) * qty // UNIT
             at = START + timedelta(days=i * 11, hours=a % 7)
-            lots.append(Lot(f"{asset}-{i}", asset, kind, "acct", qty, DECIMALS, Decimal(cents) / 100, at, at))
+            lots.append(
+                Lot(
+                    f"{asset}-{i}", asset, kind, "acct", qty, DECIMALS, Decimal(cents) / 100, at, at
+                )
+            )
         prices[asset] = Decimal(int(price * 100)) / 100
     return lots, prices
 
@@ -72,23 +77,47 @@ def run() -> dict[str, float]:
     lots, prices = _book()
     book = lots_by_asset(lots)
     sells = {
-        asset: (sum(x.quantity_raw for x in held) * 3 // 10, prices[asset]) for asset, held in book.items()
+        asset: (sum(x.quantity_raw for x in held) * 3 // 10, prices[asset])
+        for asset, held in book.items()
     }
 
     def select(policy):
         return lambda: select_for_rebalance(book, sells, profile=profile, when=WHEN, policy=policy)
 
-    events = [Acquisition(x.lot_id, x.acquired_at, x.asset, x.kind, x.account, x.quantity_raw, x.decimals, x.cost_basis) for x in lots]
+    events = [
+        Acquisition(
+            x.lot_id,
+            x.acquired_at,
+            x.asset,
+            x.kind,
+            x.account,
+            x.quantity_raw,
+            x.decimals,
+            x.cost_basis,
+        )
+        for x in lots
+    ]
     for n, (asset, (qty, price)) in enumerate(sorted(sells.items())):
         for k in range(10):
             events.append(
-                Sale(f"s{n}-{k}", WHEN + timedelta(days=k), asset, book[asset][0].kind, "acct", qty // 10, DECIMALS, price * qty // 10 / UNIT)
+                Sale(
+                    f"s{n}-{k}",
+                    WHEN + timedelta(days=k),
+                    asset,
+                    book[asset][0].kind,
+                    "acct",
+                    qty // 10,
+                    DECIMALS,
+                    price * qty // 10 / UNIT,
+                )
             )
     measured = {
         "tax_lot_selection_10k_lots": _median_ms(select(LotPolicy.TAX_MIN)),
         "tax_lot_selection_10k_lots_hifo": _median_ms(select(LotPolicy.HIFO)),
         "tax_lot_selection_10k_lots_fifo": _median_ms(select(LotPolicy.FIFO)),
-        "tax_harvest_signal_10k_lots": _median_ms(lambda: harvest_candidates(lots, prices, WHEN, profile), 5),
+        "tax_harvest_signal_10k_lots": _median_ms(
+            lambda: harvest_candidates(lots, prices, WHEN, profile), 5
+        ),
         "tax_replay_10k_events": _median_ms(lambda: replay(events, profile), 3),
     }
     results: dict[str, float] = {}

@@ -34,11 +34,20 @@ def tax() -> None:
 
 def _common(f):
     f = click.option(
-        "--crypto-wash-sale", is_flag=True, help="US: apply the wash-sale rule to crypto too (not current law)."
+        "--crypto-wash-sale",
+        is_flag=True,
+        help="US: apply the wash-sale rule to crypto too (not current law).",
     )(f)
-    f = click.option("--policy", type=click.Choice(POLICIES), help="Lot method, where the law allows a choice.")(f)
     f = click.option(
-        "--jurisdiction", "-j", type=click.Choice(JURISDICTIONS), default="us", show_default=True, help="Tax rules."
+        "--policy", type=click.Choice(POLICIES), help="Lot method, where the law allows a choice."
+    )(f)
+    f = click.option(
+        "--jurisdiction",
+        "-j",
+        type=click.Choice(JURISDICTIONS),
+        default="us",
+        show_default=True,
+        help="Tax rules.",
     )(f)
     f = click.option(
         "--lots",
@@ -54,7 +63,9 @@ def _common(f):
 @_common
 @click.option("--as-of", "as_of", help="Replay only events up to this date (YYYY-MM-DD).")
 @click.option("--asset", help="Show one asset only.")
-@click.option("--price", "prices", multiple=True, metavar="ASSET=PRICE", help="Price per token to show gains.")
+@click.option(
+    "--price", "prices", multiple=True, metavar="ASSET=PRICE", help="Price per token to show gains."
+)
 def lots_command(lots_file, jurisdiction, policy, crypto_wash_sale, as_of, asset, prices) -> None:
     """Open lots after replaying the history (UK: the Section 104 pools)."""
     profile = _profile(jurisdiction, crypto_wash_sale)
@@ -63,8 +74,19 @@ def lots_command(lots_file, jurisdiction, policy, crypto_wash_sale, as_of, asset
     price_of = _prices(prices)
     when = until or datetime.now(ZoneInfo(profile.timezone))
     table = Table(title=f"Open lots ({profile.code}, {profile.currency})")
-    for column in ("lot", "asset", "account", "quantity", "cost basis", "unit cost", "held since", "term"):
-        table.add_column(column, justify="right" if column in ("quantity", "cost basis", "unit cost") else "left")
+    for column in (
+        "lot",
+        "asset",
+        "account",
+        "quantity",
+        "cost basis",
+        "unit cost",
+        "held since",
+        "term",
+    ):
+        table.add_column(
+            column, justify="right" if column in ("quantity", "cost basis", "unit cost") else "left"
+        )
     if price_of:
         table.add_column("value", justify="right")
         table.add_column("gain", justify="right")
@@ -83,7 +105,11 @@ def lots_command(lots_file, jurisdiction, policy, crypto_wash_sale, as_of, asset
         ]
         if price_of:
             price = price_of.get(lot.asset)
-            row += [_money(lot.value(price)), _money(lot.value(price) - lot.cost_basis)] if price else ["", ""]
+            row += (
+                [_money(lot.value(price)), _money(lot.value(price) - lot.cost_basis)]
+                if price
+                else ["", ""]
+            )
         table.add_row(*row)
     console = _console()
     console.print(table)
@@ -93,7 +119,9 @@ def lots_command(lots_file, jurisdiction, policy, crypto_wash_sale, as_of, asset
 
 @tax.command("report")
 @_common
-@click.option("--year", required=True, type=int, help="Tax year (UK: the year it starts in, 6 April).")
+@click.option(
+    "--year", required=True, type=int, help="Tax year (UK: the year it starts in, 6 April)."
+)
 @click.option(
     "--form-8949",
     "form_8949",
@@ -112,7 +140,10 @@ def report_command(lots_file, jurisdiction, policy, crypto_wash_sale, year, form
             return
         form_8949.write_text(text)
     console = _console()
-    table = Table(title=f"Realised {year} ({report.period[0]} to {report.period[1]}, {profile.code}, {profile.currency})")
+    table = Table(
+        title=f"Realised {year} ({report.period[0]} to {report.period[1]}, "
+        f"{profile.code}, {profile.currency})"
+    )
     for column in ("category", "lines", "proceeds", "cost basis", "wash-sale disallowed", "gain"):
         table.add_column(column, justify="left" if column == "category" else "right")
     for c in report.categories:
@@ -124,9 +155,19 @@ def report_command(lots_file, jurisdiction, policy, crypto_wash_sale, year, form
             _money(c.wash_disallowed),
             _money(c.gain),
         )
-    table.add_row("total", str(len(report.lines)), "", "", _money(report.wash_disallowed), _money(report.net_gain))
+    table.add_row(
+        "total",
+        str(len(report.lines)),
+        "",
+        "",
+        _money(report.wash_disallowed),
+        _money(report.net_gain),
+    )
     console.print(table)
-    console.print(f"estimated tax: {_money(report.estimated_tax)} {profile.currency} (marginal rates are settings; see keeper.tax.jurisdictions)")
+    console.print(
+        f"estimated tax: {_money(report.estimated_tax)} {profile.currency} "
+        "(marginal rates are settings; see keeper.tax.jurisdictions)"
+    )
     if result.wash_adjustments:
         console.print(f"wash-sale adjustments carried into lots: {len(result.wash_adjustments)}")
     if form_8949 is not None:
@@ -139,11 +180,15 @@ def _profile(jurisdiction: str, crypto_wash_sale: bool) -> TaxProfile:
     return profile_for(jurisdiction, **({"crypto_wash_sale": True} if crypto_wash_sale else {}))
 
 
-def _replay(path: Path, profile: TaxProfile, policy: str | None, until: datetime | None) -> LedgerResult:
+def _replay(
+    path: Path, profile: TaxProfile, policy: str | None, until: datetime | None
+) -> LedgerResult:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"--lots {path}: cannot read it ({e.__class__.__name__}); check the path and encoding") from e
+        raise ConfigError(
+            f"--lots {path}: cannot read it ({e.__class__.__name__}); check the path and encoding"
+        ) from e
     events = csv_import.parse_lots_csv(text, source=path.name, timezone=profile.timezone)
     return replay(events, profile, policy=LotPolicy(policy) if policy else None, until=until)
 
@@ -157,7 +202,9 @@ def _prices(pairs: tuple[str, ...]) -> dict[str, Decimal]:
         except InvalidOperation:
             raise ConfigError(f"--price {pair}: write ASSET=PRICE, e.g. BTC=64000.50") from None
         if not asset.strip() or not prices[asset.strip()].is_finite() or prices[asset.strip()] <= 0:
-            raise ConfigError(f"--price {pair}: write ASSET=PRICE with a positive price, e.g. BTC=64000.50")
+            raise ConfigError(
+                f"--price {pair}: write ASSET=PRICE with a positive price, e.g. BTC=64000.50"
+            )
     return prices
 
 

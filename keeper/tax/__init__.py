@@ -21,12 +21,46 @@ The functions a planner calls are re-exported here.
 """
 
 from keeper.tax.csv_import import parse_lots_csv
-from keeper.tax.estimate import TaxEstimate, estimate_sale_tax, marginal_tax, tax_for_year, totals_by_category
-from keeper.tax.harvest import HarvestCandidate, HarvestSettings, HarvestSignal, HoldAdvice, Priority, harvest_candidates
-from keeper.tax.jurisdictions import TaxProfile, de_profile, eu_profile, profile_for, uk_profile, us_profile
+from keeper.tax.estimate import (
+    TaxEstimate,
+    estimate_sale_tax,
+    marginal_tax,
+    tax_for_year,
+    totals_by_category,
+)
+from keeper.tax.harvest import (
+    HarvestCandidate,
+    HarvestSettings,
+    HarvestSignal,
+    HoldAdvice,
+    Priority,
+    harvest_candidates,
+)
+from keeper.tax.jurisdictions import (
+    TaxProfile,
+    de_profile,
+    eu_profile,
+    profile_for,
+    uk_profile,
+    us_profile,
+)
 from keeper.tax.ledger import Acquisition, LedgerResult, Sale, Transfer, replay
-from keeper.tax.model import AssetKind, Disposal, Lot, LotMatch, LotPolicy, RealisedGain, TaxCategory
-from keeper.tax.planning import SaleOption, sale_options, trade_tax_cost
+from keeper.tax.model import (
+    AssetKind,
+    Disposal,
+    Lot,
+    LotMatch,
+    LotPolicy,
+    RealisedGain,
+    TaxCategory,
+)
+from keeper.tax.planning import (
+    PlanTaxImpact,
+    SaleOption,
+    plan_tax_impact,
+    sale_options,
+    trade_tax_cost,
+)
 from keeper.tax.reports import assessment, form_8949_csv, form_8949_rows, year_report
 from keeper.tax.selection import apply_disposal, lots_by_asset, select_for_rebalance, select_lots
 from keeper.tax.wash_sale import BuyDecision, wash_sale_block
@@ -44,6 +78,7 @@ __all__ = [
     "Lot",
     "LotMatch",
     "LotPolicy",
+    "PlanTaxImpact",
     "Priority",
     "RealisedGain",
     "Sale",
@@ -63,6 +98,7 @@ __all__ = [
     "lots_by_asset",
     "marginal_tax",
     "parse_lots_csv",
+    "plan_tax_impact",
     "profile_for",
     "replay",
     "sale_options",

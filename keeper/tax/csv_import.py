@@ -30,7 +30,9 @@ TYPES = ("buy", "sell", "transfer")
 
 def parse_lots_csv(text: str, *, source: str = "lots.csv", timezone: str = "UTC") -> list[Event]:
     """Parse a lot history. Date-only cells are midnight in `timezone` (the profile's zone)."""
-    lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    lines = [
+        line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")
+    ]
     if not lines:
         raise ConfigError(f"{source}: no rows; see docs/tax-lots-csv.md for the format")
     reader = csv.DictReader(io.StringIO("\n".join(lines)))
@@ -43,7 +45,9 @@ def parse_lots_csv(text: str, *, source: str = "lots.csv", timezone: str = "UTC"
             raise ConfigError(f"{source}:1: unknown column '{column}'{hint}")
     missing = [c for c in REQUIRED if c not in header]
     if missing:
-        raise ConfigError(f"{source}:1: missing column(s) {', '.join(missing)}; see docs/tax-lots-csv.md")
+        raise ConfigError(
+            f"{source}:1: missing column(s) {', '.join(missing)}; see docs/tax-lots-csv.md"
+        )
     zone = ZoneInfo(timezone)
     decimals_of: dict[str, int] = {}
     kind_of: dict[str, AssetKind] = {}
@@ -60,9 +64,15 @@ def parse_lots_csv(text: str, *, source: str = "lots.csv", timezone: str = "UTC"
         kind = AssetKind(cell.choice("kind", tuple(k.value for k in AssetKind)))
         decimals = cell.integer("decimals", 0, 77)
         if decimals_of.setdefault(asset, decimals) != decimals:
-            raise ConfigError(f"{where}: decimals: {asset} was given {decimals_of[asset]} decimals earlier; use one value")
+            raise ConfigError(
+                f"{where}: decimals: {asset} was given {decimals_of[asset]} decimals earlier; "
+                "use one value"
+            )
         if kind_of.setdefault(asset, kind) is not kind:
-            raise ConfigError(f"{where}: kind: {asset} was given kind {kind_of[asset].value} earlier; use one value")
+            raise ConfigError(
+                f"{where}: kind: {asset} was given kind {kind_of[asset].value} earlier; "
+                "use one value"
+            )
         at = cell.moment("date", zone)
         account = cell.text("account")
         quantity_raw = cell.quantity("quantity", decimals)
@@ -70,24 +80,45 @@ def parse_lots_csv(text: str, *, source: str = "lots.csv", timezone: str = "UTC"
         if kind_name == "buy":
             amount = cell.money("amount")
             fee = cell.money("fee", default=ZERO)
-            events.append(Acquisition(event_id, at, asset, kind, account, quantity_raw, decimals, amount + fee))
+            events.append(
+                Acquisition(
+                    event_id, at, asset, kind, account, quantity_raw, decimals, amount + fee
+                )
+            )
         elif kind_name == "sell":
             amount = cell.money("amount")
             fee = cell.money("fee", default=ZERO)
             events.append(
-                Sale(f"S{line}", at, asset, kind, account, quantity_raw, decimals, amount - fee, cell.optional("lot_id"))
+                Sale(
+                    f"S{line}",
+                    at,
+                    asset,
+                    kind,
+                    account,
+                    quantity_raw,
+                    decimals,
+                    amount - fee,
+                    cell.optional("lot_id"),
+                )
             )
         else:
             to_account = cell.text("to_account")
             if to_account == account:
-                raise ConfigError(f"{where}: to_account: same as account; a transfer moves units between two accounts")
-            events.append(Transfer(f"T{line}", at, asset, kind, account, to_account, quantity_raw, decimals))
+                raise ConfigError(
+                    f"{where}: to_account: same as account; "
+                    "a transfer moves units between two accounts"
+                )
+            events.append(
+                Transfer(f"T{line}", at, asset, kind, account, to_account, quantity_raw, decimals)
+            )
     return events
 
 
 def _data_line_numbers(text: str) -> list[int]:
     numbers = [
-        n for n, line in enumerate(text.splitlines(), start=1) if line.strip() and not line.lstrip().startswith("#")
+        n
+        for n, line in enumerate(text.splitlines(), start=1)
+        if line.strip() and not line.lstrip().startswith("#")
     ]
     return numbers[1:]  # the first is the header
 
@@ -138,7 +169,9 @@ class _Cells:
         if not value:
             if default is not None:
                 return default
-            raise self.fail(name, "is empty; give the total in the reporting currency, e.g. 1234.56")
+            raise self.fail(
+                name, "is empty; give the total in the reporting currency, e.g. 1234.56"
+            )
         try:
             amount = Decimal(value.replace("_", ""))
         except InvalidOperation:
@@ -157,7 +190,9 @@ class _Cells:
             raise self.fail(name, f"'{value}' must be positive")
         raw = to_raw(amount, decimals)
         if Decimal(raw).scaleb(-decimals) != amount:
-            raise self.fail(name, f"'{value}' has more than {decimals} decimal places (the decimals column)")
+            raise self.fail(
+                name, f"'{value}' has more than {decimals} decimal places (the decimals column)"
+            )
         return raw
 
     def moment(self, name: str, zone: ZoneInfo) -> datetime:
@@ -167,7 +202,9 @@ class _Cells:
                 return datetime.combine(date.fromisoformat(value), time(0, 0), tzinfo=zone)
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            raise self.fail(name, f"'{value}' is not an ISO date; write 2024-03-15 or 2024-03-15T14:30:00Z") from None
+            raise self.fail(
+                name, f"'{value}' is not an ISO date; write 2024-03-15 or 2024-03-15T14:30:00Z"
+            ) from None
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=zone)
         return moment

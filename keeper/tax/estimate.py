@@ -35,7 +35,9 @@ class TaxEstimate:
     tax_year: int
 
 
-def totals_by_category(realised: Iterable[RealisedGain], profile: TaxProfile, tax_year: int) -> dict[TaxCategory, Decimal]:
+def totals_by_category(
+    realised: Iterable[RealisedGain], profile: TaxProfile, tax_year: int
+) -> dict[TaxCategory, Decimal]:
     """Net realised gain per category in `tax_year` (wash-sale adjusted, Form 8949 column h)."""
     totals: dict[TaxCategory, Decimal] = defaultdict(lambda: ZERO)
     for r in realised:
@@ -44,7 +46,9 @@ def totals_by_category(realised: Iterable[RealisedGain], profile: TaxProfile, ta
     return dict(totals)
 
 
-def tax_for_year(totals: Mapping[TaxCategory, Decimal], profile: TaxProfile, tax_year: int) -> Decimal:
+def tax_for_year(
+    totals: Mapping[TaxCategory, Decimal], profile: TaxProfile, tax_year: int
+) -> Decimal:
     """Tax owed on a year's net gains by category (negative: a deduction's value)."""
     with localcontext(MONEY_CONTEXT):
         nets = {c: v for c, v in totals.items() if v}
@@ -63,7 +67,9 @@ def tax_for_year(totals: Mapping[TaxCategory, Decimal], profile: TaxProfile, tax
         return tax
 
 
-def _net(order: tuple[TaxCategory, ...], nets: Mapping[TaxCategory, Decimal]) -> dict[TaxCategory, Decimal]:
+def _net(
+    order: tuple[TaxCategory, ...], nets: Mapping[TaxCategory, Decimal]
+) -> dict[TaxCategory, Decimal]:
     """Schedule D netting: a net loss in one category reduces a net gain in the other."""
     values = {c: nets.get(c, ZERO) for c in order}
     losses = {c: -v for c, v in values.items() if v < 0}
@@ -138,7 +144,11 @@ def estimate_sale_tax(
 
 
 def _add_back(
-    gains: dict[TaxCategory, Decimal], disposal: Disposal, kind: AssetKind, profile: TaxProfile, deferred: Decimal
+    gains: dict[TaxCategory, Decimal],
+    disposal: Disposal,
+    kind: AssetKind,
+    profile: TaxProfile,
+    deferred: Decimal,
 ) -> None:
     """Remove the deferred part from the losses, in the order the matches were washed."""
     left = deferred

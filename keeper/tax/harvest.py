@@ -34,7 +34,7 @@ from keeper.money import BPS, MONEY_CONTEXT, ZERO, bps_of
 from keeper.tax.estimate import estimate_sale_tax, marginal_tax
 from keeper.tax.holding import days_until_more_than
 from keeper.tax.jurisdictions import RebuyRule, TaxProfile
-from keeper.tax.model import AssetKind, Lot, LotPolicy, RealisedGain, TaxCategory
+from keeper.tax.model import AssetKind, Lot, LotPolicy, TaxCategory
 from keeper.tax.selection import lots_by_asset, select_lots
 
 
@@ -117,7 +117,9 @@ def harvest_candidates(
     """The harvesting opportunities and hold advice for `lots` at `prices` (per whole token)."""
     settings = settings or HarvestSettings()
     today = profile.local_date(when)
-    december = settings.december_review if settings.december_review is not None else today.month == 12
+    december = (
+        settings.december_review if settings.december_review is not None else today.month == 12
+    )
     year = profile.tax_year(when)
     harvest: list[HarvestCandidate] = []
     hold: list[HoldAdvice] = []
@@ -176,14 +178,22 @@ def _harvest(
     if tax_saved - cost <= 0:
         return None
     substitute = settings.substitutes.get(asset)
-    rebuy_after = today + timedelta(days=rules.rebuy_days_after + 1) if rules.rebuy_days_after else None
+    rebuy_after = (
+        today + timedelta(days=rules.rebuy_days_after + 1) if rules.rebuy_days_after else None
+    )
     deep = loss_bps >= settings.deep_loss_bps
     if deep:
         priority, why = Priority.HIGH, f"loss of {loss_bps / 100:.1f}% of basis"
     elif december:
-        priority, why = Priority.MEDIUM, "December review: realise before year end to offset this year's gains"
+        priority, why = (
+            Priority.MEDIUM,
+            "December review: realise before year end to offset this year's gains",
+        )
     else:
-        priority, why = Priority.LOW, f"shallow loss ({loss_bps / 100:.1f}% of basis): harvest with the next rebalance"
+        priority, why = (
+            Priority.LOW,
+            f"shallow loss ({loss_bps / 100:.1f}% of basis): harvest with the next rebalance",
+        )
     if rebuy_after and substitute:
         why += f"; hold {substitute} instead until {rebuy_after.isoformat()}"
     elif rebuy_after:
@@ -191,7 +201,10 @@ def _harvest(
     elif substitute:
         why += f"; rotate into {substitute} to keep the exposure"
     if recent:
-        why += f"; also sells {len(recent)} lot(s) bought in the last {rules.rebuy_days_before} days (wash sale)"
+        why += (
+            f"; also sells {len(recent)} lot(s) bought in the last "
+            f"{rules.rebuy_days_before} days (wash sale)"
+        )
     return HarvestCandidate(
         asset=asset,
         kind=kind,
@@ -222,7 +235,9 @@ def _lots_to_harvest(
     """
     rules = profile.rules(held[0].kind)
     if LotPolicy.AVERAGE in rules.policies or LotPolicy.UK_MATCHING in rules.policies:
-        at_loss = sum((lot.value(price) for lot in held), ZERO) < sum((lot.cost_basis for lot in held), ZERO)
+        at_loss = sum((lot.value(price) for lot in held), ZERO) < sum(
+            (lot.cost_basis for lot in held), ZERO
+        )
         return (list(held) if at_loss else []), []
     if rules.policies == (LotPolicy.FIFO,):
         ordered = sorted(held, key=lambda lot: (lot.acquired_at, lot.lot_id))
@@ -238,7 +253,9 @@ def _lots_to_harvest(
     window = timedelta(days=rules.rebuy_days_before)
     sold = {lot.lot_id for lot in losing}
     recent = [
-        lot for lot in held if lot.lot_id not in sold and today - profile.local_date(lot.acquired_at) <= window
+        lot
+        for lot in held
+        if lot.lot_id not in sold and today - profile.local_date(lot.acquired_at) <= window
     ]
     return losing + recent, recent
 
@@ -268,7 +285,10 @@ def _hold(
         if gain <= 0:
             continue
         wait = days_until_more_than(
-            profile.local_date(lot.holding_since), today, rules.holding_months, month_end_sticky=profile.month_end_sticky
+            profile.local_date(lot.holding_since),
+            today,
+            rules.holding_months,
+            month_end_sticky=profile.month_end_sticky,
         )
         if wait > settings.hold_horizon_days:
             continue
@@ -289,5 +309,6 @@ def _hold(
         days_to_wait=days,
         tax_saved_by_waiting=saving,
         priority=Priority.MEDIUM,
-        reason=f"{len(waiting)} appreciated lot(s) turn {rules.after.value.replace('_', '-')} within {days} days",
+        reason=f"{len(waiting)} appreciated lot(s) turn "
+        f"{rules.after.value.replace('_', '-')} within {days} days",
     )

@@ -60,12 +60,16 @@ def one_year_after(acquired: date, months: int = 12, *, month_end_sticky: bool =
     return add_months(acquired, months, month_end_sticky=month_end_sticky)
 
 
-def held_more_than(acquired: date, sold: date, months: int = 12, *, month_end_sticky: bool = False) -> bool:
+def held_more_than(
+    acquired: date, sold: date, months: int = 12, *, month_end_sticky: bool = False
+) -> bool:
     """True when the holding from `acquired` to `sold` is more than `months` calendar months."""
     return sold > one_year_after(acquired, months, month_end_sticky=month_end_sticky)
 
 
-def first_favourable_day(acquired: date, months: int = 12, *, month_end_sticky: bool = False) -> date:
+def first_favourable_day(
+    acquired: date, months: int = 12, *, month_end_sticky: bool = False
+) -> date:
     """The first sale date that counts as held more than `months` months."""
     return one_year_after(acquired, months, month_end_sticky=month_end_sticky) + timedelta(days=1)
 
@@ -74,4 +78,6 @@ def days_until_more_than(
     acquired: date, today: date, months: int = 12, *, month_end_sticky: bool = False
 ) -> int:
     """Days from `today` until a sale would count as held more than `months` (0 if already)."""
-    return max(0, (first_favourable_day(acquired, months, month_end_sticky=month_end_sticky) - today).days)
+    return max(
+        0, (first_favourable_day(acquired, months, month_end_sticky=month_end_sticky) - today).days
+    )

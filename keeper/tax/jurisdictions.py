@@ -54,12 +54,12 @@ EU (generic)
 from __future__ import annotations
 
 import difflib
-from functools import lru_cache
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
@@ -181,8 +181,12 @@ class TaxProfile:
         rules = self.rules(kind)
         if rules.after is None:
             return None
-        latest = _latest_long_acquisition(self.local_date(sold_at), rules.holding_months, self.month_end_sticky)
-        return datetime.combine(latest + timedelta(days=1), time(0, 0), tzinfo=ZoneInfo(self.timezone))
+        latest = _latest_long_acquisition(
+            self.local_date(sold_at), rules.holding_months, self.month_end_sticky
+        )
+        return datetime.combine(
+            latest + timedelta(days=1), time(0, 0), tzinfo=ZoneInfo(self.timezone)
+        )
 
     def tax_year(self, moment: datetime | date) -> int:
         """The tax year `moment` falls in, named by the calendar year it starts in."""
@@ -222,7 +226,8 @@ US_SOURCES = (
 DE_SOURCES = (
     "§23 Abs. 1 Satz 1 Nr. 2 EStG (private sale within one year); §23 Abs. 3 Satz 5 (Freigrenze)",
     "Wachstumschancengesetz 27.3.2024: Freigrenze 600 -> 1,000 EUR from 1.1.2024",
-    "BMF-Schreiben 10.05.2022 IV C 1 - S 2256/19/10003 :001 (crypto; FIFO per wallet; no 10-year period)",
+    "BMF-Schreiben 10.05.2022 IV C 1 - S 2256/19/10003 :001 "
+    "(crypto; FIFO per wallet; no 10-year period)",
     "BFH 14.2.2023 IX R 3/22 (crypto is an 'anderes Wirtschaftsgut')",
     "§20 Abs. 4 Satz 7 EStG (FIFO in collective custody); §32d Abs. 1 (25%); SolZG 5.5%",
     "§20 Abs. 9 EStG Sparer-Pauschbetrag: 801 EUR, 1,000 EUR from 2023 (Jahressteuergesetz 2022)",
@@ -273,7 +278,10 @@ def us_profile(
         year_start=(1, 1),
         kinds=MappingProxyType({AssetKind.SECURITY: securities, AssetKind.CRYPTO: crypto}),
         rates=MappingProxyType(
-            {TaxCategory.SHORT_TERM: _rate(short_term_rate), TaxCategory.LONG_TERM: _rate(long_term_rate)}
+            {
+                TaxCategory.SHORT_TERM: _rate(short_term_rate),
+                TaxCategory.LONG_TERM: _rate(long_term_rate),
+            }
         ),
         netting=(TaxCategory.SHORT_TERM, TaxCategory.LONG_TERM),
         loss_deduction_cap=Decimal(3000),
@@ -283,13 +291,16 @@ def us_profile(
         unverified=(
             "Short/long-term rates are the taxpayer's; defaults 24%/15% are placeholders, not law.",
             "Wash-sale replacement shares must still be held; shares bought and sold inside the "
-            "window before the loss sale are not treated as replacements (a common broker reading).",
+            "window before the loss sale are not treated as replacements "
+            "(a common broker reading).",
         ),
         settings=MappingProxyType({"crypto_wash_sale": crypto_wash_sale}),
     )
 
 
-def de_profile(*, personal_rate: Decimal = Decimal("0.42"), flat_rate: Decimal = Decimal("0.26375")) -> TaxProfile:
+def de_profile(
+    *, personal_rate: Decimal = Decimal("0.42"), flat_rate: Decimal = Decimal("0.26375")
+) -> TaxProfile:
     """German rules for a private investor. `personal_rate` is the marginal income-tax rate that
     applies to private sales (14%-45%; default 42%); the flat rate is 25% + 5.5% Soli."""
     crypto = KindRules(
@@ -366,7 +377,8 @@ def uk_profile(*, rate: Decimal = Decimal("0.24")) -> TaxProfile:
         ),
         sources=UK_SOURCES,
         unverified=(
-            "12,300 GBP is applied from tax year 2020/21 on; earlier years' amounts are not encoded.",
+            "12,300 GBP is applied from tax year 2020/21 on; "
+            "earlier years' amounts are not encoded.",
             "Rates changed mid-year on 30.10.2024 (10/20% -> 18/24% for shares and crypto): one "
             "configured rate is used for the whole year.",
             "S106A(5A) (acquisitions while non-resident are not matched) is not modelled.",
@@ -400,7 +412,9 @@ def eu_profile(
         timezone=timezone,
         year_start=(1, 1),
         kinds=MappingProxyType({AssetKind.SECURITY: rules, AssetKind.CRYPTO: rules}),
-        rates=MappingProxyType({TaxCategory.CAPITAL_GAIN: _rate(rate), TaxCategory.EXEMPT: Decimal(0)}),
+        rates=MappingProxyType(
+            {TaxCategory.CAPITAL_GAIN: _rate(rate), TaxCategory.EXEMPT: Decimal(0)}
+        ),
         sources=("Configured by the operator: method, rate and exemption are settings, not law.",),
         unverified=("Generic template: verify your member state's rules before relying on it.",),
         settings=MappingProxyType({"method": method.value, "exemption_months": exemption_months}),
@@ -417,7 +431,9 @@ def profile_for(code: str, **settings: object) -> TaxProfile:
     if factory is None:
         close = difflib.get_close_matches(key, list(_FACTORIES), n=1)
         hint = f" (did you mean {close[0]}?)" if close else ""
-        raise ConfigError(f"tax.jurisdiction: unknown '{code}'{hint}; use one of {', '.join(_FACTORIES)}")
+        raise ConfigError(
+            f"tax.jurisdiction: unknown '{code}'{hint}; use one of {', '.join(_FACTORIES)}"
+        )
     try:
         return factory(**settings)  # type: ignore[arg-type]
     except TypeError as e:
@@ -426,7 +442,9 @@ def profile_for(code: str, **settings: object) -> TaxProfile:
 
 def _rate(value: Decimal) -> Decimal:
     if isinstance(value, float) or not isinstance(value, Decimal | int | str):
-        raise ConfigError("tax rates are fractions given as Decimal or string, e.g. '0.24' (never floats)")
+        raise ConfigError(
+            "tax rates are fractions given as Decimal or string, e.g. '0.24' (never floats)"
+        )
     rate = Decimal(value)
     if not Decimal(0) <= rate < Decimal(1):
         raise ConfigError(f"tax rate {rate} is not a fraction in [0, 1): write 24% as 0.24")

@@ -111,7 +111,9 @@ def replay(
     lots, realised, washes = _replay_lots(lot_events, profile, policy, identical)
     pools, uk_realised = _replay_uk(uk_events, profile)
     realised_all = sorted(realised + uk_realised, key=lambda r: (r.sold_at, r.asset, r.lot_id))
-    return LedgerResult(lots=tuple(lots + pools), realised=tuple(realised_all), wash_adjustments=tuple(washes))
+    return LedgerResult(
+        lots=tuple(lots + pools), realised=tuple(realised_all), wash_adjustments=tuple(washes)
+    )
 
 
 def _replay_lots(
@@ -124,20 +126,28 @@ def _replay_lots(
     realised: list[RealisedGain] = []
     washes: list[WashAdjustment] = []
     pending: dict[str, list[PendingAdjustment]] = defaultdict(list)
-    capacity: dict[str, int] = {e.event_id: e.quantity_raw for e in events if isinstance(e, Acquisition)}
+    capacity: dict[str, int] = {
+        e.event_id: e.quantity_raw for e in events if isinstance(e, Acquisition)
+    }
     ids: set[str] = set()
     later = _acquisitions_by_group(events, identical)
 
     for index, event in enumerate(events):
         if isinstance(event, Acquisition):
             if event.event_id in ids:
-                raise ConfigError(f"lot id {event.event_id} appears twice; give every acquisition its own lot_id")
+                raise ConfigError(
+                    f"lot id {event.event_id} appears twice; give every acquisition its own lot_id"
+                )
             ids.add(event.event_id)
             book[event.asset].extend(_new_lots(event, pending.pop(event.event_id, [])))
         elif isinstance(event, Transfer):
             book[event.asset] = _transfer(book[event.asset], event, profile)
         else:
-            realised.extend(_sell(event, index, later, book, profile, policy, identical, pending, capacity, washes))
+            realised.extend(
+                _sell(
+                    event, index, later, book, profile, policy, identical, pending, capacity, washes
+                )
+            )
     lots = [lot for asset in sorted(book) for lot in book[asset]]
     return lots, realised, washes
 
@@ -204,7 +214,9 @@ def _fifo_allowed(profile: TaxProfile, kind: AssetKind) -> TaxProfile:
     rules = profile.rules(kind)
     if LotPolicy.FIFO in rules.policies:
         return profile
-    return replace(profile, kinds={**profile.kinds, kind: replace(rules, policies=(LotPolicy.FIFO,))})
+    return replace(
+        profile, kinds={**profile.kinds, kind: replace(rules, policies=(LotPolicy.FIFO,))}
+    )
 
 
 def _sell(
@@ -224,7 +236,9 @@ def _sell(
     if event.lot_id is not None:
         lots = [lot for lot in lots if lot.origin == event.lot_id or lot.lot_id == event.lot_id]
         if not lots:
-            raise ConfigError(f"sale {event.event_id}: lot_id {event.lot_id} is not held; check the lot_id column")
+            raise ConfigError(
+                f"sale {event.event_id}: lot_id {event.lot_id} is not held; check the lot_id column"
+            )
         chosen = LotPolicy.FIFO if policy is None else policy
     disposal = select_lots(
         lots,
@@ -275,7 +289,9 @@ def _sell(
     ]
 
 
-def _replay_uk(events: Sequence[Event], profile: TaxProfile) -> tuple[list[Lot], list[RealisedGain]]:
+def _replay_uk(
+    events: Sequence[Event], profile: TaxProfile
+) -> tuple[list[Lot], list[RealisedGain]]:
     """UK: one pool per asset across accounts (the owner's holding); transfers change nothing."""
     by_asset: dict[str, list[Event]] = defaultdict(list)
     for event in events:
@@ -301,7 +317,8 @@ def _replay_uk(events: Sequence[Event], profile: TaxProfile) -> tuple[list[Lot],
         sold_at = {profile.local_date(t.at): t.at for t in trades if isinstance(t, Sale)}
         for d in result.disposals:
             rules = ", ".join(
-                f"{m.rule.replace('_', ' ')}{' ' + m.acquired.isoformat() if m.acquired else ''}" for m in d.matches
+                f"{m.rule.replace('_', ' ')}{' ' + m.acquired.isoformat() if m.acquired else ''}"
+                for m in d.matches
             )
             realised.append(
                 RealisedGain(

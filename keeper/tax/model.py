@@ -73,9 +73,13 @@ class Lot:
         if not isinstance(self.quantity_raw, int) or isinstance(self.quantity_raw, bool):
             raise TypeError(f"lot {self.lot_id}: quantity_raw must be an int")
         if self.quantity_raw <= 0:
-            raise ValueError(f"lot {self.lot_id}: quantity_raw must be positive, got {self.quantity_raw}")
+            raise ValueError(
+                f"lot {self.lot_id}: quantity_raw must be positive, got {self.quantity_raw}"
+            )
         if not isinstance(self.cost_basis, Decimal):
-            raise TypeError(f"lot {self.lot_id}: cost_basis must be a Decimal (money is never a float)")
+            raise TypeError(
+                f"lot {self.lot_id}: cost_basis must be a Decimal (money is never a float)"
+            )
         if self.acquired_at.tzinfo is None or self.holding_since.tzinfo is None:
             raise ValueError(f"lot {self.lot_id}: timestamps must be timezone-aware")
         if not self.origin:
@@ -104,12 +108,18 @@ class Lot:
         always add up to the whole (nothing is created or lost by rounding).
         """
         if not 0 < quantity_raw <= self.quantity_raw:
-            raise ValueError(f"lot {self.lot_id}: cannot split {quantity_raw} of {self.quantity_raw} units")
+            raise ValueError(
+                f"lot {self.lot_id}: cannot split {quantity_raw} of {self.quantity_raw} units"
+            )
         if quantity_raw == self.quantity_raw:
             return self, None
         with localcontext(MONEY_CONTEXT):
             part_basis = self.cost_basis * quantity_raw / self.quantity_raw
-            part_wash = self.wash_adjustment * quantity_raw / self.quantity_raw if self.wash_adjustment else ZERO
+            part_wash = (
+                self.wash_adjustment * quantity_raw / self.quantity_raw
+                if self.wash_adjustment
+                else ZERO
+            )
             rest_basis = self.cost_basis - part_basis
             rest_wash = self.wash_adjustment - part_wash
         return self._with(quantity_raw, part_basis, part_wash), self._with(
@@ -184,7 +194,9 @@ class RealisedGain:
     account: str
     quantity_raw: int
     decimals: int
-    acquired_at: datetime | None  # the (possibly tacked) start of holding; None: a UK pool ("various")
+    acquired_at: (
+        datetime | None
+    )  # the (possibly tacked) start of holding; None: a UK pool ("various")
     sold_at: datetime
     proceeds: Decimal
     cost_basis: Decimal

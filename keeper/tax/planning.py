@@ -4,6 +4,8 @@ This module owns two pure decisions:
 
 - `trade_tax_cost`: the estimated marginal tax of selling a quantity now, under the profile's
   lot method (or the tax-minimising one where allowed), so a trade's cost can include its tax.
+- `plan_tax_impact`: the joint tax of every sell leg of a plan (netted together, allowances
+  applied once), for `keeper rebalance preview`'s "estimated tax impact".
 - `sale_options`: to raise a value from an asset class, the tax each member asset would cost;
   the cheapest first. This is seed 000's "hold appreciated ETF positions": selling the member
   at a loss (or with long-term gains) instead of the appreciated one defers the gain.
@@ -20,7 +22,7 @@ from datetime import datetime
 from decimal import ROUND_DOWN, Decimal, localcontext
 
 from keeper.money import MONEY_CONTEXT, ZERO, to_raw
-from keeper.tax.estimate import TaxEstimate, estimate_sale_tax
+from keeper.tax.estimate import TaxEstimate, estimate_sale_tax, marginal_tax
 from keeper.tax.jurisdictions import TaxProfile
 from keeper.tax.model import Disposal, Lot, LotPolicy, TaxCategory
 from keeper.tax.selection import apply_disposal, lots_by_asset, select_lots
@@ -75,10 +77,69 @@ def trade_tax_cost(
     held = [lot for lot in lots if lot.asset == asset]
     chosen = policy or (best_policy(profile, held[0]) if held else None)
     disposal = select_lots(
-        held, asset, quantity_raw, policy=chosen, profile=profile, when=when, price=price, account=account
+        held,
+        asset,
+        quantity_raw,
+        policy=chosen,
+        profile=profile,
+        when=when,
+        price=price,
+        account=account,
     )
     return estimate_sale_tax(
         disposal, profile, ytd=ytd, remaining=apply_disposal(held, disposal), identical=identical
+    )
+
+
+@dataclass(frozen=True)
+class PlanTaxImpact:
+    """The estimated tax of a whole plan's sells: per leg, and jointly for the year."""
+
+    legs: Mapping[str, TaxEstimate]  # asset -> that leg alone
+    gains: Mapping[TaxCategory, Decimal]  # all legs together, after deferred losses
+    tax: Decimal  # marginal tax of all legs together (negative: saved)
+    deferred_loss: Decimal
+
+
+def plan_tax_impact(
+    lots: Iterable[Lot] | Mapping[str, Sequence[Lot]],
+    sells: Mapping[str, tuple[int, Decimal]],
+    *,
+    profile: TaxProfile,
+    when: datetime,
+    policy: LotPolicy | None = None,
+    ytd: Mapping[TaxCategory, Decimal] | None = None,
+    identical: Mapping[str, str] | None = None,
+) -> PlanTaxImpact:
+    """Tax of selling `sells` (asset -> (raw quantity, price per token)) now.
+
+    The legs are estimated one by one (what each adds alone) and together: netting and yearly
+    allowances make the joint figure differ from the sum of the legs.
+    """
+    book = lots if isinstance(lots, Mapping) else lots_by_asset(lots)
+    legs: dict[str, TaxEstimate] = {}
+    joint: dict[TaxCategory, Decimal] = {}
+    for asset, (quantity_raw, price) in sells.items():
+        estimate = trade_tax_cost(
+            book.get(asset, ()),
+            asset,
+            quantity_raw,
+            price=price,
+            profile=profile,
+            when=when,
+            policy=policy,
+            ytd=ytd,
+            identical=identical,
+        )
+        legs[asset] = estimate
+        for category, amount in estimate.gains.items():
+            joint[category] = joint.get(category, ZERO) + amount
+    year = profile.tax_year(when)
+    return PlanTaxImpact(
+        legs=legs,
+        gains=joint,
+        tax=marginal_tax(joint, profile, year, ytd),
+        deferred_loss=sum((e.deferred_loss for e in legs.values()), ZERO),
     )
 
 
@@ -111,11 +172,23 @@ def sale_options(
         if quantity_raw <= 0 or quantity_raw > sum(lot.quantity_raw for lot in held):
             continue
         disposal = select_lots(
-            held, asset, quantity_raw, policy=best_policy(profile, held[0]), profile=profile, when=when, price=price
+            held,
+            asset,
+            quantity_raw,
+            policy=best_policy(profile, held[0]),
+            profile=profile,
+            when=when,
+            price=price,
         )
         estimate = estimate_sale_tax(
-            disposal, profile, ytd=ytd, remaining=apply_disposal(held, disposal), identical=identical
+            disposal,
+            profile,
+            ytd=ytd,
+            remaining=apply_disposal(held, disposal),
+            identical=identical,
         )
-        options.append(SaleOption(asset, quantity_raw, disposal.proceeds, disposal.gain, estimate, disposal))
+        options.append(
+            SaleOption(asset, quantity_raw, disposal.proceeds, disposal.gain, estimate, disposal)
+        )
     options.sort(key=lambda o: (o.tax, o.realised_gain, o.asset))
     return options

@@ -29,7 +29,13 @@ from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from keeper.errors import ConfigError
 from keeper.money import MONEY_CONTEXT, ZERO, round_usd
 from keeper.tax.estimate import tax_for_year
-from keeper.tax.harvest import PRIORITY_ORDER, HarvestSettings, HarvestSignal, Priority, harvest_candidates
+from keeper.tax.harvest import (
+    PRIORITY_ORDER,
+    HarvestSettings,
+    HarvestSignal,
+    Priority,
+    harvest_candidates,
+)
 from keeper.tax.jurisdictions import TaxProfile
 from keeper.tax.model import Lot, RealisedGain, TaxCategory
 
@@ -69,7 +75,8 @@ def year_report(realised: Iterable[RealisedGain], profile: TaxProfile, tax_year:
         a[3] += r.wash_disallowed
         a[4] += r.gain
     categories = tuple(
-        CategoryTotal(c, a[0], a[1], a[2], a[3], a[4]) for c, a in sorted(acc.items(), key=lambda kv: kv[0].value)
+        CategoryTotal(c, a[0], a[1], a[2], a[3], a[4])
+        for c, a in sorted(acc.items(), key=lambda kv: kv[0].value)
     )
     totals = {c.category: c.gain for c in categories}
     start, end = profile.tax_year_bounds(tax_year)
@@ -112,10 +119,14 @@ FORM_8949_COLUMNS = (
 )
 
 
-def form_8949_rows(realised: Iterable[RealisedGain], profile: TaxProfile, tax_year: int) -> list[Form8949Row]:
+def form_8949_rows(
+    realised: Iterable[RealisedGain], profile: TaxProfile, tax_year: int
+) -> list[Form8949Row]:
     """Form 8949 rows for the US profile, Part I then Part II, each by date sold."""
     if profile.code != "US":
-        raise ConfigError(f"Form 8949 is a US form; the profile is {profile.code}: use --jurisdiction us")
+        raise ConfigError(
+            f"Form 8949 is a US form; the profile is {profile.code}: use --jurisdiction us"
+        )
     rows: list[Form8949Row] = []
     for r in realised:
         if profile.tax_year(r.sold_at) != tax_year:
@@ -214,7 +225,11 @@ def assessment(
     rows: list[ClassRow] = []
     for name, (basis, value, assets) in sums.items():
         members = sorted(assets)
-        best = min((harvest[a].priority for a in members if a in harvest), key=PRIORITY_ORDER.get, default=None)
+        best = min(
+            (harvest[a].priority for a in members if a in harvest),
+            key=PRIORITY_ORDER.get,
+            default=None,
+        )
         if best is Priority.HIGH:
             action, priority = "harvest", Priority.HIGH
         elif any(a in holds for a in members):
@@ -224,7 +239,13 @@ def assessment(
         else:
             action, priority = "regular", Priority.LOW
         with localcontext(MONEY_CONTEXT):
-            pct = ((value - basis) * 100 / basis).quantize(Decimal("0.1"), rounding=ROUND_HALF_EVEN) if basis else ZERO
-        rows.append(ClassRow(name, basis, value, value - basis, pct, action, priority, tuple(members)))
+            pct = (
+                ((value - basis) * 100 / basis).quantize(Decimal("0.1"), rounding=ROUND_HALF_EVEN)
+                if basis
+                else ZERO
+            )
+        rows.append(
+            ClassRow(name, basis, value, value - basis, pct, action, priority, tuple(members))
+        )
     rows.sort(key=lambda r: (PRIORITY_ORDER[r.priority], r.asset_class))
     return Assessment(rows=tuple(rows), signal=signal)

@@ -1,4 +1,4 @@
-"""Lot selection: which lots a sale consumes, under FIFO, LIFO, HIFO, tax-minimising or average cost.
+"""Lot selection: which lots a sale consumes (FIFO, LIFO, HIFO, tax-minimising, average cost).
 
 This module owns the ordering of lots and the exact, conserving consumption of them. It refuses a
 method the jurisdiction does not allow (`TaxProfile.check_policy`) and a sale larger than the lots
@@ -62,7 +62,9 @@ def select_lots(
         raise ConfigError(f"sell {asset}{where}: no lots held; import its acquisitions (lots CSV)")
     kind = candidates[0].kind
     if any(lot.kind is not kind for lot in candidates):
-        raise ConfigError(f"lots of {asset} disagree on its kind; give every row of {asset} the same kind")
+        raise ConfigError(
+            f"lots of {asset} disagree on its kind; give every row of {asset} the same kind"
+        )
     chosen = policy or profile.default_policy(kind)
     profile.check_policy(kind, chosen)
     if not isinstance(quantity_raw, int) or isinstance(quantity_raw, bool) or quantity_raw <= 0:
@@ -84,7 +86,9 @@ def select_lots(
             price = proceeds / to_decimal(quantity_raw, candidates[0].decimals)
 
     if chosen in (LotPolicy.AVERAGE, LotPolicy.UK_MATCHING):
-        takes = _pro_rata(candidates, quantity_raw, profile, when, same_day_first=chosen is LotPolicy.UK_MATCHING)
+        takes = _pro_rata(
+            candidates, quantity_raw, profile, when, same_day_first=chosen is LotPolicy.UK_MATCHING
+        )
     else:
         takes = _greedy(_ordered(candidates, chosen, profile, when, price), quantity_raw)
     return _disposal(asset, account, quantity_raw, proceeds, when, chosen, takes)
@@ -141,7 +145,10 @@ def _ordered(
         return sorted(lots, key=lambda lot: (lot.acquired_at, lot.lot_id), reverse=True)
     with localcontext(RANKING_CONTEXT):
         if policy is LotPolicy.HIFO:
-            return sorted(lots, key=lambda lot: (-(lot.cost_basis / lot.quantity_raw), lot.acquired_at, lot.lot_id))
+            return sorted(
+                lots,
+                key=lambda lot: (-(lot.cost_basis / lot.quantity_raw), lot.acquired_at, lot.lot_id),
+            )
         if policy is LotPolicy.TAX_MIN:
             return sorted(lots, key=_tax_min_key(lots[0], profile, when, price))
     raise ValueError(f"no ordering for lot policy {policy}")
@@ -204,7 +211,9 @@ def _pro_rata(
     total = sum(lot.quantity_raw for lot in pool)
     shares = [lot.quantity_raw * left // total for lot in pool]
     short = left - sum(shares)
-    for i, lot in enumerate(pool):  # hand out the rounding remainder one unit at a time, oldest first
+    for i, lot in enumerate(
+        pool
+    ):  # hand out the rounding remainder one unit at a time, oldest first
         if short == 0:
             break
         if shares[i] < lot.quantity_raw:
@@ -225,7 +234,8 @@ def _disposal(
 ) -> Disposal:
     parts = allocate(proceeds, [qty for _, qty in takes])
     matches = tuple(
-        LotMatch(lot=lot.split(qty)[0], proceeds=part) for (lot, qty), part in zip(takes, parts, strict=True)
+        LotMatch(lot=lot.split(qty)[0], proceeds=part)
+        for (lot, qty), part in zip(takes, parts, strict=True)
     )
     return Disposal(
         asset=asset,

@@ -114,7 +114,9 @@ def match_uk(trades: Iterable[UkTrade], *, asset: str = "asset") -> UkResult:
 
         def take(buy_day: date, qty: int) -> Decimal:
             b = buys[buy_day]
-            cost = b[3] * qty / b[2]  # apportioned by the quantity still unmatched (exact remainder)
+            cost = (
+                b[3] * qty / b[2]
+            )  # apportioned by the quantity still unmatched (exact remainder)
             b[2] -= qty
             b[3] -= cost
             return cost

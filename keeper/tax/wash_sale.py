@@ -122,7 +122,10 @@ def apply_wash_sales(
         if capacity.get(acq.event_id, 0) > 0:
             candidates.append((acq.acquired_at, "future", acq.event_id))
     candidates.sort(key=lambda c: (c[0], c[2]))
-    available = {cid: (held[cid].quantity_raw if src == "lot" else capacity[cid]) for _, src, cid in candidates}
+    available = {
+        cid: (held[cid].quantity_raw if src == "lot" else capacity[cid])
+        for _, src, cid in candidates
+    }
 
     disallowed: list[Decimal] = []
     pending: list[PendingAdjustment] = []
@@ -231,10 +234,15 @@ def wash_sale_block(
         return decision
     substitute = substitutes[asset]
     if group_of(substitute, identical) == group_of(asset, identical):
-        return replace(decision, reason=decision.reason + f"; substitute {substitute} is substantially identical")
+        return replace(
+            decision,
+            reason=decision.reason + f"; substitute {substitute} is substantially identical",
+        )
     alternative = _check(substitute, kind, when, history, profile, identical)
     if not alternative.allowed:
-        return replace(decision, reason=decision.reason + f"; substitute {substitute} is blocked too")
+        return replace(
+            decision, reason=decision.reason + f"; substitute {substitute} is blocked too"
+        )
     return BuyDecision(
         allowed=True,
         asset=substitute,
@@ -265,9 +273,15 @@ def _check(
         if day <= today <= day + timedelta(days=rules.rebuy_days_after):
             last_loss = day if last_loss is None else max(last_loss, day)
     if last_loss is None:
-        return BuyDecision(True, asset, asset, f"no loss sale of {asset} in the last {rules.rebuy_days_after} days")
+        return BuyDecision(
+            True, asset, asset, f"no loss sale of {asset} in the last {rules.rebuy_days_after} days"
+        )
     until = last_loss + timedelta(days=rules.rebuy_days_after + 1)
-    name = "wash sale (IRC §1091)" if rules.rebuy_rule is RebuyRule.WASH_SALE else "30-day rule (TCGA92/S106A(5))"
+    name = (
+        "wash sale (IRC §1091)"
+        if rules.rebuy_rule is RebuyRule.WASH_SALE
+        else "30-day rule (TCGA92/S106A(5))"
+    )
     return BuyDecision(
         allowed=False,
         asset=None,

@@ -20,5 +20,7 @@ def shared_prices() -> Path:
     """The shared reference price data, or a clean skip when this checkout has none."""
     prices = SHARED_DATA / "prices"
     if not prices.is_dir():
-        pytest.skip(f"shared reference data not found at {prices} (read-only data outside the repo)")
+        pytest.skip(
+            f"shared reference data not found at {prices} (read-only data outside the repo)"
+        )
     return prices

@@ -39,14 +39,32 @@ def test_tax_report__form_8949_to_stdout__rows_with_code_w(tmp_path):
     result = run(tmp_path, "tax", "report", "--year", "2024", "--lots", "LOTS", "--form-8949", "-")
     assert result.exit_code == 0, result.output
     lines = result.output.strip().splitlines()
-    assert lines[0] == "part,description,date_acquired,date_sold,proceeds,cost_basis,code,adjustment,gain_or_loss"
+    assert (
+        lines[0] == "part,description,date_acquired,date_sold,proceeds,cost_basis,code,adjustment,"
+        "gain_or_loss"
+    )
     assert "I,100 X,01/02/2024,03/01/2024,750.00,1000.00,W,250.00,0.00" in lines
 
 
 def test_tax_report__form_8949_for_germany__one_line_error_exit_2(tmp_path):
-    result = run(tmp_path, "tax", "report", "--year", "2024", "--lots", "LOTS", "-j", "de", "--form-8949", "-")
+    result = run(
+        tmp_path,
+        "tax",
+        "report",
+        "--year",
+        "2024",
+        "--lots",
+        "LOTS",
+        "-j",
+        "de",
+        "--form-8949",
+        "-",
+    )
     assert result.exit_code == 2
-    assert result.output.strip() == "error: Form 8949 is a US form; the profile is DE: use --jurisdiction us"
+    assert (
+        result.output.strip()
+        == "error: Form 8949 is a US form; the profile is DE: use --jurisdiction us"
+    )
 
 
 def test_tax_lots__bad_row__one_line_error_with_file_and_line(tmp_path):
@@ -54,7 +72,10 @@ def test_tax_lots__bad_row__one_line_error_with_file_and_line(tmp_path):
     path.write_text(HISTORY.splitlines()[0] + "\n2024-01-02,buy,X,security,brk,ten,0,1000,,,,\n")
     result = CliRunner().invoke(main, ["tax", "lots", "--lots", str(path)])
     assert result.exit_code == 2
-    assert result.output.strip() == "error: bad.csv:2: quantity: 'ten' is not a number; write it like 0.25"
+    assert (
+        result.output.strip()
+        == "error: bad.csv:2: quantity: 'ten' is not a number; write it like 0.25"
+    )
 
 
 def test_tax_lots__uk__section_104_pool(tmp_path):

@@ -25,8 +25,15 @@ def test_parse__documented_example__events_with_raw_quantities_and_fees():
     events = parse_lots_csv(DOC_EXAMPLE, timezone="America/New_York")
     qqq, btc, move, sale, btc_sale = events
     assert isinstance(qqq, Acquisition) and qqq.cost == Decimal(10001) and qqq.event_id == "qqq-1"
-    assert isinstance(btc, Acquisition) and btc.quantity_raw == 50_000_000 and btc.kind is AssetKind.CRYPTO
-    assert isinstance(move, Transfer) and (move.from_account, move.to_account) == ("coinbase:main", "ledger:cold")
+    assert (
+        isinstance(btc, Acquisition)
+        and btc.quantity_raw == 50_000_000
+        and btc.kind is AssetKind.CRYPTO
+    )
+    assert isinstance(move, Transfer) and (move.from_account, move.to_account) == (
+        "coinbase:main",
+        "ledger:cold",
+    )
     assert isinstance(sale, Sale) and sale.proceeds == Decimal(4499) and sale.lot_id == "qqq-1"
     assert str(qqq.at.tzinfo) == "America/New_York" and qqq.at.hour == 0
     result = replay(events, us_profile())
@@ -39,16 +46,40 @@ def test_parse__documented_example__events_with_raw_quantities_and_fees():
 @pytest.mark.parametrize(
     ("row", "message"),
     [
-        ("2024-01-02,buy,BTC,crypto,cb,1.5.0,8,100,,,,", r"lots.csv:2: quantity: '1.5.0' is not a number"),
-        ("2024-01-02,buy,BTC,crypto,cb,0.123456789,8,100,,,,", r"lots.csv:2: quantity: .* more than 8 decimal places"),
-        ("2024-01-02,bought,BTC,crypto,cb,1,8,100,,,,", r"lots.csv:2: type: 'bought' is not one of buy, sell, transfer"),
-        ("2024-01-02,buy,BTC,coin,cb,1,8,100,,,,", r"lots.csv:2: kind: 'coin' is not one of security, crypto"),
+        (
+            "2024-01-02,buy,BTC,crypto,cb,1.5.0,8,100,,,,",
+            r"lots.csv:2: quantity: '1.5.0' is not a number",
+        ),
+        (
+            "2024-01-02,buy,BTC,crypto,cb,0.123456789,8,100,,,,",
+            r"lots.csv:2: quantity: .* more than 8 decimal places",
+        ),
+        (
+            "2024-01-02,bought,BTC,crypto,cb,1,8,100,,,,",
+            r"lots.csv:2: type: 'bought' is not one of buy, sell, transfer",
+        ),
+        (
+            "2024-01-02,buy,BTC,coin,cb,1,8,100,,,,",
+            r"lots.csv:2: kind: 'coin' is not one of security, crypto",
+        ),
         ("2024-01-02,buy,BTC,crypto,cb,1,8,,,,,", r"lots.csv:2: amount: is empty"),
-        ("2024-01-02,buy,BTC,crypto,cb,1,8,1.5e,,,,", r"lots.csv:2: amount: '1.5e' is not a number"),
-        ("02/01/2024,buy,BTC,crypto,cb,1,8,100,,,,", r"lots.csv:2: date: '02/01/2024' is not an ISO date"),
+        (
+            "2024-01-02,buy,BTC,crypto,cb,1,8,1.5e,,,,",
+            r"lots.csv:2: amount: '1.5e' is not a number",
+        ),
+        (
+            "02/01/2024,buy,BTC,crypto,cb,1,8,100,,,,",
+            r"lots.csv:2: date: '02/01/2024' is not an ISO date",
+        ),
         ("2024-01-02,buy,BTC,crypto,,1,8,100,,,,", r"lots.csv:2: account: is empty"),
-        ("2024-01-02,transfer,BTC,crypto,cb,1,8,,,cb,,", r"lots.csv:2: to_account: same as account"),
-        ("2024-01-02,buy,BTC,crypto,cb,-1,8,100,,,,", r"lots.csv:2: quantity: '-1' must be positive"),
+        (
+            "2024-01-02,transfer,BTC,crypto,cb,1,8,,,cb,,",
+            r"lots.csv:2: to_account: same as account",
+        ),
+        (
+            "2024-01-02,buy,BTC,crypto,cb,-1,8,100,,,,",
+            r"lots.csv:2: quantity: '-1' must be positive",
+        ),
     ],
 )
 def test_parse__bad_cell__one_line_naming_line_column_and_fix(row, message):
@@ -63,8 +94,13 @@ def test_parse__typo_in_header__did_you_mean():
 
 
 def test_parse__asset_changes_decimals__refused_with_line():
-    text = HEADER + "2024-01-02,buy,BTC,crypto,cb,1,8,100,,,,\n2024-01-03,buy,BTC,crypto,cb,1,18,100,,,,\n"
-    with pytest.raises(ConfigError, match=r"lots.csv:3: decimals: BTC was given 8 decimals earlier"):
+    text = (
+        HEADER
+        + "2024-01-02,buy,BTC,crypto,cb,1,8,100,,,,\n2024-01-03,buy,BTC,crypto,cb,1,18,100,,,,\n"
+    )
+    with pytest.raises(
+        ConfigError, match=r"lots.csv:3: decimals: BTC was given 8 decimals earlier"
+    ):
         parse_lots_csv(text)
 
 
@@ -74,6 +110,9 @@ def test_parse__empty_file__points_to_the_format_doc():
 
 
 def test_replay__duplicate_lot_id__refused():
-    text = HEADER + "2024-01-02,buy,BTC,crypto,cb,1,8,100,,,x,\n2024-01-03,buy,BTC,crypto,cb,1,8,100,,,x,\n"
+    text = (
+        HEADER
+        + "2024-01-02,buy,BTC,crypto,cb,1,8,100,,,x,\n2024-01-03,buy,BTC,crypto,cb,1,8,100,,,x,\n"
+    )
     with pytest.raises(ConfigError, match="lot id x appears twice"):
         replay(parse_lots_csv(text), us_profile())

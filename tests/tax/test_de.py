@@ -31,8 +31,16 @@ def test_de__fifo_worked_example__two_btc_exempt_one_taxable_under_freigrenze():
     ]
     result = replay(events, DE)
     exempt, taxable = result.realised
-    assert (exempt.category, exempt.quantity_raw, exempt.gain) == (TaxCategory.EXEMPT, 2 * BTC, Decimal(1300))
-    assert (taxable.category, taxable.quantity_raw, taxable.gain) == (TaxCategory.PRIVATE_SALE, BTC, Decimal(500))
+    assert (exempt.category, exempt.quantity_raw, exempt.gain) == (
+        TaxCategory.EXEMPT,
+        2 * BTC,
+        Decimal(1300),
+    )
+    assert (taxable.category, taxable.quantity_raw, taxable.gain) == (
+        TaxCategory.PRIVATE_SALE,
+        BTC,
+        Decimal(500),
+    )
     (left,) = result.lots
     assert (left.lot_id, left.quantity_raw, left.cost_basis) == ("b2", BTC, Decimal(400))
     assert year_report(result.realised, DE, 2018).estimated_tax == 0
@@ -54,7 +62,9 @@ def test_de__freigrenze_2024__all_or_nothing_at_1000_eur():
     rate = DE.rate(TaxCategory.PRIVATE_SALE)
     assert tax_for_year({TaxCategory.PRIVATE_SALE: Decimal("999.99")}, DE, 2024) == 0
     assert tax_for_year({TaxCategory.PRIVATE_SALE: Decimal(1000)}, DE, 2024) == 1000 * rate
-    assert tax_for_year({TaxCategory.PRIVATE_SALE: Decimal(800)}, DE, 2023) == 800 * rate  # 600 EUR before 2024
+    assert (
+        tax_for_year({TaxCategory.PRIVATE_SALE: Decimal(800)}, DE, 2023) == 800 * rate
+    )  # 600 EUR before 2024
 
 
 def test_de__sale_crossing_freigrenze__marginal_tax_includes_the_earlier_gains():
@@ -67,7 +77,15 @@ def test_de__sale_crossing_freigrenze__marginal_tax_includes_the_earlier_gains()
 def test_de__hifo_requested__refused_naming_fifo():
     held = [lot("b1", "BTC", 10, 100, "2024-01-01", kind=CRYPTO)]
     with pytest.raises(ConfigError, match="hifo is not allowed for crypto in DE; use fifo"):
-        select_lots(held, "BTC", 5, policy=LotPolicy.HIFO, profile=DE, when=at("2024-06-01"), price=Decimal(20))
+        select_lots(
+            held,
+            "BTC",
+            5,
+            policy=LotPolicy.HIFO,
+            profile=DE,
+            when=at("2024-06-01"),
+            price=Decimal(20),
+        )
 
 
 def test_de__fifo_per_wallet__sale_from_wallet_b_uses_b_lots():
@@ -77,7 +95,14 @@ def test_de__fifo_per_wallet__sale_from_wallet_b_uses_b_lots():
         lot("b1", "BTC", 10, 500, "2024-03-01", kind=CRYPTO, account="wallet-b"),
     ]
     disposal = select_lots(
-        held, "BTC", 4, policy=None, profile=DE, when=at("2024-06-01"), price=Decimal(60), account="wallet-b"
+        held,
+        "BTC",
+        4,
+        policy=None,
+        profile=DE,
+        when=at("2024-06-01"),
+        price=Decimal(60),
+        account="wallet-b",
     )
     assert [(m.lot.lot_id, m.quantity_raw) for m in disposal.matches] == [("b1", 4)]
 

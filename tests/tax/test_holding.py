@@ -1,11 +1,13 @@
 """Holding periods in calendar months: "more than one year" in the US and in Germany."""
 
-from datetime import date
+from datetime import date, timedelta
 
+from hypothesis import given
+from hypothesis import strategies as st
 from tax_helpers import at
 
 from keeper.tax.holding import add_months, days_until_more_than, held_more_than, local_date
-from keeper.tax.jurisdictions import us_profile
+from keeper.tax.jurisdictions import de_profile, us_profile
 from keeper.tax.model import AssetKind, TaxCategory
 
 
@@ -44,3 +46,21 @@ def test_local_date__late_evening_trade_in_new_york__counts_new_york_date():
     us = us_profile()
     bought = at("2023-03-14").replace(hour=15)
     assert us.category(AssetKind.SECURITY, bought, moment) is TaxCategory.SHORT_TERM
+
+
+@given(
+    st.dates(min_value=date(2019, 1, 1), max_value=date(2026, 12, 31)),
+    st.integers(min_value=0, max_value=800),
+    st.integers(min_value=0, max_value=23),
+    st.sampled_from(["us", "de"]),
+)
+def test_long_boundary__any_dates__agrees_with_category(bought, days, hour, code):
+    # The one-comparison boundary used to rank thousands of lots must classify exactly as the
+    # calendar rule does, around month ends, leap days and time zones.
+    profile = us_profile() if code == "us" else de_profile()
+    kind = AssetKind.SECURITY if code == "us" else AssetKind.CRYPTO
+    acquired = at(bought.isoformat()).replace(hour=hour)
+    sold = acquired + timedelta(days=days)
+    boundary = profile.long_boundary(kind, sold)
+    by_boundary = acquired < boundary
+    assert by_boundary == (profile.category(kind, acquired, sold) is profile.rules(kind).after)

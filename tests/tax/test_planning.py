@@ -21,7 +21,9 @@ def test_sale_options__appreciated_and_losing_etf_in_one_class__sells_the_loser_
     # gain, VGT at a loss: selling VGT realises a loss (tax saved) and defers QQQ's gain.
     book = [lot("q", "QQQ", 50, 15000, "2024-01-10"), lot("v", "VGT", 40, 22000, "2023-03-01")]
     prices = {"QQQ": Decimal(400), "VGT": Decimal(500)}
-    options = sale_options(book, ["QQQ", "VGT"], Decimal(5000), prices=prices, profile=US, when=WHEN)
+    options = sale_options(
+        book, ["QQQ", "VGT"], Decimal(5000), prices=prices, profile=US, when=WHEN
+    )
     assert [o.asset for o in options] == ["VGT", "QQQ"]
     assert options[0].tax < 0 < options[1].tax
     assert options[0].quantity_raw == 10 and options[1].quantity_raw == 12  # rounded down
@@ -30,7 +32,9 @@ def test_sale_options__appreciated_and_losing_etf_in_one_class__sells_the_loser_
 def test_sale_options__asset_without_enough_units__left_out():
     book = [lot("q", "QQQ", 5, 1500, "2024-01-10"), lot("v", "VGT", 40, 22000, "2023-03-01")]
     prices = {"QQQ": Decimal(400), "VGT": Decimal(500)}
-    options = sale_options(book, ["QQQ", "VGT"], Decimal(5000), prices=prices, profile=US, when=WHEN)
+    options = sale_options(
+        book, ["QQQ", "VGT"], Decimal(5000), prices=prices, profile=US, when=WHEN
+    )
     assert [o.asset for o in options] == ["VGT"]
 
 
@@ -57,8 +61,12 @@ def test_tax_for_year__us_short_loss_offsets_long_gain__schedule_d_netting():
 
 def test_tax_for_year__us_net_loss_over_3000__deduction_capped():
     # IRC §1211(b): a net capital loss offsets at most $3,000 of other income a year.
-    assert tax_for_year({TaxCategory.SHORT_TERM: Decimal(-7000)}, US, 2024) == Decimal(-3000) * Decimal("0.24")
-    assert tax_for_year({TaxCategory.LONG_TERM: Decimal(-2000)}, US, 2024) == Decimal(-2000) * Decimal("0.24")
+    assert tax_for_year({TaxCategory.SHORT_TERM: Decimal(-7000)}, US, 2024) == Decimal(
+        -3000
+    ) * Decimal("0.24")
+    assert tax_for_year({TaxCategory.LONG_TERM: Decimal(-2000)}, US, 2024) == Decimal(
+        -2000
+    ) * Decimal("0.24")
 
 
 def test_harvest__de_crypto_held_over_a_year__loss_not_deductible_not_proposed():
@@ -106,3 +114,17 @@ def test_harvest__loss_below_minimum__not_proposed():
     assert harvest_candidates(book, {"X": Decimal(60)}, WHEN, US).harvest == ()  # $400 < $500
     settings = HarvestSettings(min_loss=Decimal(300))
     assert len(harvest_candidates(book, {"X": Decimal(60)}, WHEN, US, settings).harvest) == 1
+
+
+def test_plan_tax_impact__gain_and_loss_legs__netted_jointly():
+    # A plan selling a $2,000 short-term gain and a $1,500 short-term loss owes tax on $500
+    # jointly; leg by leg the loss alone would look like a $1,500 deduction.
+    from keeper.tax.planning import plan_tax_impact
+
+    book = [lot("g", "G", 10, 1000, "2024-02-01"), lot("l", "L", 10, 2500, "2024-02-01")]
+    impact = plan_tax_impact(
+        book, {"G": (10, Decimal(300)), "L": (10, Decimal(100))}, profile=US, when=WHEN
+    )
+    assert impact.gains == {TaxCategory.SHORT_TERM: Decimal(500)}
+    assert impact.tax == Decimal(500) * Decimal("0.24")
+    assert impact.legs["L"].tax == Decimal(-1500) * Decimal("0.24")

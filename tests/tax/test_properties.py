@@ -19,7 +19,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tax_helpers import at, lot
+from tax_helpers import at, conservation_violations, lot
 
 import keeper.tax.ledger as ledger_module
 import keeper.tax.selection as selection_module
@@ -33,7 +33,10 @@ from keeper.tax.selection import select_lots
 US = us_profile()
 NO_WASH = replace(
     US,
-    kinds={k: replace(r, rebuy_rule=RebuyRule.NONE, rebuy_days_before=0, rebuy_days_after=0) for k, r in US.kinds.items()},
+    kinds={
+        k: replace(r, rebuy_rule=RebuyRule.NONE, rebuy_days_before=0, rebuy_days_after=0)
+        for k, r in US.kinds.items()
+    },
 )
 PROPERTY = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 START = at("2023-01-02")
@@ -57,7 +60,9 @@ def build_history(ops, kind=AssetKind.SECURITY, liquidate=False):
         when += timedelta(days=gap)
         asset, account = ("AAA", "BBB")[a], ("acct-1", "acct-2")[acc]
         if kind_name == "buy":
-            events.append(Acquisition(f"b{n}", when, asset, kind, account, qty, 0, Decimal(qty * price)))
+            events.append(
+                Acquisition(f"b{n}", when, asset, kind, account, qty, 0, Decimal(qty * price))
+            )
             held[(asset, account)] += qty
             continue
         qty = min(qty, held[(asset, account)])
@@ -74,36 +79,25 @@ def build_history(ops, kind=AssetKind.SECURITY, liquidate=False):
         when += timedelta(days=45)  # past every wash-sale window, no buys after
         for (asset, account), qty in sorted(held.items()):
             if qty:
-                events.append(Sale(f"end-{asset}-{account}", when, asset, kind, account, qty, 0, Decimal(qty * 7)))
+                events.append(
+                    Sale(
+                        f"end-{asset}-{account}",
+                        when,
+                        asset,
+                        kind,
+                        account,
+                        qty,
+                        0,
+                        Decimal(qty * 7),
+                    )
+                )
     return events
 
 
-def conservation_violations(events, result) -> list[str]:
-    """Units and basis per asset: acquired == open + sold (basis: + disallowed moved in)."""
-    problems = []
-    acquired_qty: dict[str, int] = defaultdict(int)
-    acquired_cost: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    for e in events:
-        if isinstance(e, Acquisition):
-            acquired_qty[e.asset] += e.quantity_raw
-            acquired_cost[e.asset] += e.cost
-    for asset in acquired_qty:
-        open_qty = sum(x.quantity_raw for x in result.lots if x.asset == asset)
-        sold_qty = sum(r.quantity_raw for r in result.realised if r.asset == asset)
-        if open_qty + sold_qty != acquired_qty[asset]:
-            problems.append(f"{asset}: acquired {acquired_qty[asset]} != open {open_qty} + sold {sold_qty}")
-        open_cost = sum((x.cost_basis for x in result.lots if x.asset == asset), ZERO)
-        sold_cost = sum((r.cost_basis - r.wash_disallowed for r in result.realised if r.asset == asset), ZERO)
-        if open_cost + sold_cost != acquired_cost[asset]:
-            problems.append(f"{asset}: basis {acquired_cost[asset]} != {open_cost} + {sold_cost}")
-    ids = [x.lot_id for x in result.lots]
-    if len(ids) != len(set(ids)):
-        problems.append("a lot id appears twice among open lots")
-    return problems
-
-
 @PROPERTY
-@given(st.lists(op, min_size=1, max_size=40), st.sampled_from([None, LotPolicy.HIFO, LotPolicy.LIFO]))
+@given(
+    st.lists(op, min_size=1, max_size=40), st.sampled_from([None, LotPolicy.HIFO, LotPolicy.LIFO])
+)
 def test_replay__any_history__quantity_and_basis_conserved(ops, policy):
     events = build_history(ops)
     result = replay(events, US, policy=policy)
@@ -128,7 +122,9 @@ def test_conservation__broken_apply_disposal_keeps_sold_units__violation_found(m
 
 
 lots_strategy = st.lists(
-    st.tuples(st.integers(1, 1000), st.integers(1, 10_000), st.integers(0, 900)), min_size=1, max_size=25
+    st.tuples(st.integers(1, 1000), st.integers(1, 10_000), st.integers(0, 900)),
+    min_size=1,
+    max_size=25,
 )
 
 
@@ -164,7 +160,9 @@ def test_hifo__broken_ordering_lowest_first__realises_more_gain_than_fifo(monkey
         return list(reversed(ordered)) if policy is LotPolicy.HIFO else ordered
 
     monkeypatch.setattr(selection_module, "_ordered", lowest_first)
-    assert gain_of(book, 10, LotPolicy.HIFO, Decimal(20)) > gain_of(book, 10, LotPolicy.FIFO, Decimal(20))
+    assert gain_of(book, 10, LotPolicy.HIFO, Decimal(20)) > gain_of(
+        book, 10, LotPolicy.FIFO, Decimal(20)
+    )
 
 
 @PROPERTY
@@ -216,7 +214,8 @@ def test_wash_sale__broken_basis_adjustment__disallowed_loss_lost(monkeypatch):
     monkeypatch.setattr(ledger_module, "absorb", forgetful)
     monkeypatch.setattr("keeper.tax.wash_sale.absorb", forgetful)
     events = build_history(
-        [("buy", 0, 0, 100, 10, 0), ("sell", 0, 0, 100, 7, 5), ("buy", 0, 0, 100, 8, 5)], liquidate=True
+        [("buy", 0, 0, 100, 10, 0), ("sell", 0, 0, 100, 7, 5), ("buy", 0, 0, 100, 8, 5)],
+        liquidate=True,
     )
     assert total_column_h(replay(events, US)) != total_column_h(replay(events, NO_WASH))
 
@@ -225,7 +224,9 @@ def test_wash_sale__broken_basis_adjustment__disallowed_loss_lost(monkeypatch):
 def test_regression__loss_in_one_account_buy_in_another__washed_across_accounts(policy):
     # Found while writing the properties: the wash-sale rule looks at the taxpayer, not the
     # account, so a buy the day before in another account is a replacement (3 of its 4 units).
-    events = build_history([("buy", 0, 0, 3, 5, 0), ("buy", 0, 1, 4, 6, 1), ("sell", 0, 0, 3, 2, 1)])
+    events = build_history(
+        [("buy", 0, 0, 3, 5, 0), ("buy", 0, 1, 4, 6, 1), ("sell", 0, 0, 3, 2, 1)]
+    )
     result = replay(events, US, policy=policy)
     assert sorted((x.account, x.quantity_raw, x.cost_basis) for x in result.lots) == [
         ("acct-2", 1, Decimal(6)),

@@ -106,7 +106,9 @@ def test_seed000__harvest_candidates__tax_saved_shown_against_trading_cost(seed_
     assert all(c.loss >= 500 for c in signal.harvest)
 
 
-def test_seed000__etf_core_harvest__sells_the_recent_contribution_too_and_names_substitute(seed_lots):
+def test_seed000__etf_core_harvest__sells_the_recent_contribution_too_and_names_substitute(
+    seed_lots,
+):
     # VGT bought on 2024-10-28 (a monthly contribution) would wash a loss on the older VGT lot
     # (IRC §1091: bought within 30 days before the sale), so the harvest sells it as well.
     signal = assessment(seed_lots, PRICES, CLASSES, at("2024-11-15"), US, SETTINGS).signal
@@ -129,6 +131,11 @@ def test_seed000__december_review__shallow_losses_rise_to_medium(seed_lots):
     result = assessment(seed_lots, PRICES, CLASSES, at("2024-12-02"), US, SETTINGS)
     assert result.signal.december_review
     shallow = {c.asset: c.priority for c in result.signal.harvest if c.loss_bps < 1000}
-    assert shallow == {"BND": Priority.MEDIUM, "QQQ": Priority.MEDIUM, "TLT": Priority.MEDIUM, "VGT": Priority.MEDIUM}
+    assert shallow == {
+        "BND": Priority.MEDIUM,
+        "QQQ": Priority.MEDIUM,
+        "TLT": Priority.MEDIUM,
+        "VGT": Priority.MEDIUM,
+    }
     priorities = {row.asset_class: row.priority for row in result.rows}
     assert priorities["ETF Core"] is Priority.MEDIUM and priorities["Alt L1"] is Priority.HIGH

@@ -23,7 +23,9 @@ BOOK = [
 
 
 def order(policy: LotPolicy, qty: int = 40, price: str = "40") -> list[str]:
-    disposal = select_lots(BOOK, "X", qty, policy=policy, profile=US, when=WHEN, price=Decimal(price))
+    disposal = select_lots(
+        BOOK, "X", qty, policy=policy, profile=US, when=WHEN, price=Decimal(price)
+    )
     return [m.lot.lot_id for m in disposal.matches]
 
 
@@ -44,12 +46,16 @@ def test_select_lots__tax_min__losses_first_then_long_term_gains_before_short_te
 def test_select_lots__tax_min_equal_gains__long_term_before_short_term():
     book = [lot("st", "Y", 10, 100, "2024-03-01"), lot("lt", "Y", 10, 100, "2022-03-01")]
     flat = us_profile(short_term_rate=Decimal("0.15"), long_term_rate=Decimal("0.15"))
-    disposal = select_lots(book, "Y", 10, policy=LotPolicy.TAX_MIN, profile=flat, when=WHEN, price=Decimal(20))
+    disposal = select_lots(
+        book, "Y", 10, policy=LotPolicy.TAX_MIN, profile=flat, when=WHEN, price=Decimal(20)
+    )
     assert disposal.matches[0].lot.lot_id == "lt"
 
 
 def test_select_lots__partial_lot__basis_pro_rata_and_rest_kept():
-    disposal = select_lots(BOOK, "X", 15, policy=LotPolicy.FIFO, profile=US, when=WHEN, price=Decimal(40))
+    disposal = select_lots(
+        BOOK, "X", 15, policy=LotPolicy.FIFO, profile=US, when=WHEN, price=Decimal(40)
+    )
     assert [(m.lot.lot_id, m.quantity_raw, m.lot.cost_basis) for m in disposal.matches] == [
         ("old", 10, Decimal(100)),
         ("lt20", 5, Decimal(100)),
@@ -64,7 +70,9 @@ def test_select_lots__partial_lot__basis_pro_rata_and_rest_kept():
 
 
 def test_select_lots__more_than_held__one_line_error_naming_the_fix():
-    with pytest.raises(ConfigError, match=r"sell X: 41 exceeds the 40 held in lots; import the missing"):
+    with pytest.raises(
+        ConfigError, match=r"sell X: 41 exceeds the 40 held in lots; import the missing"
+    ):
         select_lots(BOOK, "X", 41, policy=LotPolicy.FIFO, profile=US, when=WHEN, price=Decimal(1))
 
 
@@ -72,7 +80,9 @@ def test_select_lots__unknown_asset_or_account__error_names_it():
     with pytest.raises(ConfigError, match="sell Z: no lots held"):
         select_lots(BOOK, "Z", 1, policy=None, profile=US, when=WHEN, price=Decimal(1))
     with pytest.raises(ConfigError, match="sell X in other: no lots held"):
-        select_lots(BOOK, "X", 1, policy=None, profile=US, when=WHEN, price=Decimal(1), account="other")
+        select_lots(
+            BOOK, "X", 1, policy=None, profile=US, when=WHEN, price=Decimal(1), account="other"
+        )
 
 
 def test_select_lots__average_cost__every_lot_pro_rata_quantities_exact():
@@ -91,7 +101,11 @@ def test_select_lots__average_cost__every_lot_pro_rata_quantities_exact():
 def test_select_for_rebalance__many_assets__one_disposal_each():
     book = BOOK + [lot("y1", "Y", 5, 50, "2024-01-01")]
     disposals = select_for_rebalance(
-        book, {"X": (12, Decimal(40)), "Y": (5, Decimal(9))}, profile=US, when=WHEN, policy=LotPolicy.HIFO
+        book,
+        {"X": (12, Decimal(40)), "Y": (5, Decimal(9))},
+        profile=US,
+        when=WHEN,
+        policy=LotPolicy.HIFO,
     )
     assert {a: d.quantity_raw for a, d in disposals.items()} == {"X": 12, "Y": 5}
     assert disposals["X"].matches[0].lot.lot_id == "new"
@@ -100,7 +114,9 @@ def test_select_for_rebalance__many_assets__one_disposal_each():
 def test_estimate_sale_tax__recent_purchase_kept__loss_reported_as_deferred():
     # Selling the loss lot while shares bought 3 days before stay held washes the loss (§1091).
     book = [lot("loss", "Q", 10, 500, "2024-01-02"), lot("recent", "Q", 10, 390, "2024-05-31")]
-    disposal = select_lots(book, "Q", 10, policy=LotPolicy.FIFO, profile=US, when=WHEN, price=Decimal(40))
+    disposal = select_lots(
+        book, "Q", 10, policy=LotPolicy.FIFO, profile=US, when=WHEN, price=Decimal(40)
+    )
     estimate = estimate_sale_tax(disposal, US, remaining=apply_disposal(book, disposal))
     assert estimate.deferred_loss == Decimal(100)
     assert estimate.tax == 0

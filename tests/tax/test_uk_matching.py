@@ -85,7 +85,10 @@ def test_uk__crypto22253_thirty_days__earliest_acquisition_to_earliest_disposal(
         ("bed_and_breakfast", 700, "2023-04-21"),
         ("bed_and_breakfast", 300, "2023-04-28"),
     ]
-    assert [(m.quantity_raw, m.acquired.isoformat()) for m in april.matches] == [(200, "2023-04-28"), (300, "2023-05-01")]
+    assert [(m.quantity_raw, m.acquired.isoformat()) for m in april.matches] == [
+        (200, "2023-04-28"),
+        (300, "2023-05-01"),
+    ]
     assert (result.pool_quantity_raw, result.pool_cost) == (2200, Decimal(1060))
 
 
@@ -106,7 +109,10 @@ def test_uk__crypto22254_same_day_then_pool__gain_79_pool_937():
         ]
     )
     (sale,) = result.disposals
-    assert [(m.rule, m.quantity_raw) for m in sale.matches] == [("same_day", 6500), ("section_104", 500)]
+    assert [(m.rule, m.quantity_raw) for m in sale.matches] == [
+        ("same_day", 6500),
+        ("section_104", 500),
+    ]
     assert near(sale.gain, 79) and sale.gain == Decimal("79.5")
     assert result.pool_quantity_raw == 7500 and near(result.pool_cost, 937)
 
@@ -146,7 +152,10 @@ def test_uk__crypto22256_same_day_thirty_days_and_pool__interaction():
         ]
     )
     july, aug5, aug7 = result.disposals
-    assert july.gain == Decimal(15000) and [m.rule for m in july.matches] == ["same_day", "bed_and_breakfast"]
+    assert july.gain == Decimal(15000) and [m.rule for m in july.matches] == [
+        "same_day",
+        "bed_and_breakfast",
+    ]
     assert aug5.gain == Decimal(10000)
     assert [m.rule for m in aug7.matches] == ["section_104"]
     assert aug7.cost == Decimal(345000) * 100000 / 110000
@@ -176,7 +185,16 @@ def test_uk__prospective_sale__same_day_buy_first_then_pool_average():
     pool = lot("s104:T", "T", 1000, 1000, "2023-01-01", kind=AssetKind.CRYPTO)
     today = lot("b9", "T", 100, 300, "2024-05-02", kind=AssetKind.CRYPTO)
     disposal = select_lots(
-        [pool, today], "T", 300, policy=LotPolicy.UK_MATCHING, profile=UK, when=at("2024-05-02"), price=Decimal(2)
+        [pool, today],
+        "T",
+        300,
+        policy=LotPolicy.UK_MATCHING,
+        profile=UK,
+        when=at("2024-05-02"),
+        price=Decimal(2),
     )
-    assert [(m.lot.lot_id, m.quantity_raw) for m in disposal.matches] == [("b9", 100), ("s104:T", 200)]
+    assert [(m.lot.lot_id, m.quantity_raw) for m in disposal.matches] == [
+        ("b9", 100),
+        ("s104:T", 200),
+    ]
     assert disposal.cost_basis == Decimal(300) + Decimal(200)

@@ -41,7 +41,9 @@ def test_wash_sale__shares_bought_within_30_days_before_kept__loss_disallowed_ba
     # buy 200 shares at $50 on March 1, sell 100 at $40 on March 20: the $1,000 loss is not
     # allowed because the other 100 were bought within 30 days; "your basis in the remaining 100
     # shares is $60 per share, or $6,000."
-    result = replay([buy("b1", "2011-03-01", "A", 200, 10000), sell("s1", "2011-03-20", "A", 100, 4000)], US)
+    result = replay(
+        [buy("b1", "2011-03-01", "A", 200, 10000), sell("s1", "2011-03-20", "A", 100, 4000)], US
+    )
     (loss,) = result.realised
     assert loss.wash_disallowed == Decimal(1000)
     assert sum(lot.cost_basis for lot in result.lots) == Decimal(6000)
@@ -51,7 +53,9 @@ def test_wash_sale__shares_bought_within_30_days_before_kept__loss_disallowed_ba
 def test_wash_sale__sold_150_of_200__wash_on_50_shares_only():
     # Same source: "What if you sold 150 shares? You would have a wash sale to the extent of 50
     # shares. The basis in your remaining 50 shares would be $60 per share."
-    result = replay([buy("b1", "2011-03-01", "A", 200, 10000), sell("s1", "2011-03-20", "A", 150, 6000)], US)
+    result = replay(
+        [buy("b1", "2011-03-01", "A", 200, 10000), sell("s1", "2011-03-20", "A", 150, 6000)], US
+    )
     (loss,) = result.realised
     assert loss.proceeds - loss.cost_basis == Decimal(-1500)
     assert loss.wash_disallowed == Decimal(500)
@@ -62,7 +66,9 @@ def test_wash_sale__sold_150_of_200__wash_on_50_shares_only():
 
 def test_wash_sale__sold_all_200_and_no_rebuy__loss_deductible():
     # Same source: sold all 200 and not replaced within 30 days: "You could deduct the loss."
-    result = replay([buy("b1", "2011-03-01", "A", 200, 10000), sell("s1", "2011-03-20", "A", 200, 8000)], US)
+    result = replay(
+        [buy("b1", "2011-03-01", "A", 200, 10000), sell("s1", "2011-03-20", "A", 200, 8000)], US
+    )
     (loss,) = result.realised
     assert loss.wash_disallowed == 0
     assert loss.gain == Decimal(-2000)
@@ -159,7 +165,9 @@ def test_wash_sale__crypto_under_current_law__not_a_wash_sale():
         buy("b2", "2024-03-15", "ETH", 100, 800, kind=AssetKind.CRYPTO),
     ]
     assert replay(events, US).realised[0].wash_disallowed == 0
-    assert replay(events, us_profile(crypto_wash_sale=True)).realised[0].wash_disallowed == Decimal(250)
+    assert replay(events, us_profile(crypto_wash_sale=True)).realised[0].wash_disallowed == Decimal(
+        250
+    )
 
 
 def test_wash_sale__substantially_identical_group__other_ticker_is_a_replacement():
@@ -188,12 +196,23 @@ def test_form_8949__wash_sale_row__code_w_and_positive_adjustment():
         US,
     )
     (row,) = form_8949_rows(result.realised, US, 2024)
-    assert (row.part, row.code, row.adjustment, row.gain) == ("I", "W", Decimal("250.00"), Decimal("0.00"))
-    assert (row.date_acquired, row.date_sold, row.description) == ("01/02/2024", "03/01/2024", "100 X")
+    assert (row.part, row.code, row.adjustment, row.gain) == (
+        "I",
+        "W",
+        Decimal("250.00"),
+        Decimal("0.00"),
+    )
+    assert (row.date_acquired, row.date_sold, row.description) == (
+        "01/02/2024",
+        "03/01/2024",
+        "100 X",
+    )
 
 
 def test_wash_sale_block__loss_sale_10_days_ago__buy_blocked_until_day_31():
-    history = replay([buy("b1", "2024-01-02", "QQQ", 10, 4000), sell("s1", "2024-03-01", "QQQ", 10, 3500)], US).realised
+    history = replay(
+        [buy("b1", "2024-01-02", "QQQ", 10, 4000), sell("s1", "2024-03-01", "QQQ", 10, 3500)], US
+    ).realised
     decision = wash_sale_block("QQQ", AssetKind.SECURITY, at("2024-03-11"), history, US)
     assert not decision.allowed
     assert decision.blocked_until.isoformat() == "2024-04-01"
@@ -202,7 +221,9 @@ def test_wash_sale_block__loss_sale_10_days_ago__buy_blocked_until_day_31():
 def test_wash_sale_block__substitute_configured__buys_substitute_instead():
     # Seed 000: "Check similar ETFs", "Keep sector exposure"; VGT tracks a different index than
     # QQQ, so it is not substantially identical.
-    history = replay([buy("b1", "2024-01-02", "QQQ", 10, 4000), sell("s1", "2024-03-01", "QQQ", 10, 3500)], US).realised
+    history = replay(
+        [buy("b1", "2024-01-02", "QQQ", 10, 4000), sell("s1", "2024-03-01", "QQQ", 10, 3500)], US
+    ).realised
     decision = wash_sale_block(
         "QQQ", AssetKind.SECURITY, at("2024-03-11"), history, US, substitutes={"QQQ": "VGT"}
     )
@@ -210,9 +231,13 @@ def test_wash_sale_block__substitute_configured__buys_substitute_instead():
 
 
 def test_wash_sale_block__after_window_or_gain_sale__allowed():
-    history = replay([buy("b1", "2024-01-02", "QQQ", 10, 4000), sell("s1", "2024-03-01", "QQQ", 10, 3500)], US).realised
+    history = replay(
+        [buy("b1", "2024-01-02", "QQQ", 10, 4000), sell("s1", "2024-03-01", "QQQ", 10, 3500)], US
+    ).realised
     assert wash_sale_block("QQQ", AssetKind.SECURITY, at("2024-04-01"), history, US).allowed
-    gains = replay([buy("b1", "2024-01-02", "QQQ", 10, 4000), sell("s1", "2024-03-01", "QQQ", 10, 4500)], US).realised
+    gains = replay(
+        [buy("b1", "2024-01-02", "QQQ", 10, 4000), sell("s1", "2024-03-01", "QQQ", 10, 4500)], US
+    ).realised
     assert wash_sale_block("QQQ", AssetKind.SECURITY, at("2024-03-11"), gains, US).allowed
 
 
