@@ -103,6 +103,11 @@ def parse_lots_csv(text: str, *, source: str = "lots.csv", timezone: str = "UTC"
             )
         else:
             to_account = cell.text("to_account")
+            if cell.optional("fee") or cell.optional("amount"):
+                raise ConfigError(
+                    f"{where}: fee: a transfer carries no amount or fee; record a fee paid in "
+                    "the asset as its own sell row (it is a disposal)"
+                )
             if to_account == account:
                 raise ConfigError(
                     f"{where}: to_account: same as account; "

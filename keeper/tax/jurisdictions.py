@@ -293,6 +293,8 @@ def us_profile(
             "Wash-sale replacement shares must still be held; shares bought and sold inside the "
             "window before the loss sale are not treated as replacements "
             "(a common broker reading).",
+            "Shares bought within 30 days before a loss sale count as replacements even when they "
+            "were bought before the lot sold (the statute's text); some practitioners disagree.",
         ),
         settings=MappingProxyType({"crypto_wash_sale": crypto_wash_sale}),
     )

@@ -292,7 +292,11 @@ def _sell(
 def _replay_uk(
     events: Sequence[Event], profile: TaxProfile
 ) -> tuple[list[Lot], list[RealisedGain]]:
-    """UK: one pool per asset across accounts (the owner's holding); transfers change nothing."""
+    """UK: one pool per asset across accounts (the owner's holding); transfers change nothing.
+
+    The pool lot includes the last day's unmatched acquisitions; a planner estimating a sale on
+    that same day should pass that day's buys as their own lots so the same-day rule sees them.
+    """
     by_asset: dict[str, list[Event]] = defaultdict(list)
     for event in events:
         if not isinstance(event, Transfer):

@@ -80,6 +80,10 @@ def test_parse__documented_example__events_with_raw_quantities_and_fees():
             "2024-01-02,buy,BTC,crypto,cb,-1,8,100,,,,",
             r"lots.csv:2: quantity: '-1' must be positive",
         ),
+        (
+            "2024-01-02,transfer,BTC,crypto,cb,1,8,,0.1,cold,,",
+            r"lots.csv:2: fee: a transfer carries no amount or fee",
+        ),
     ],
 )
 def test_parse__bad_cell__one_line_naming_line_column_and_fix(row, message):
