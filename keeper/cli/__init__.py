@@ -35,11 +35,14 @@ def main(verbose: int) -> None:
     install_log_filter()
 
 
-def _register_commands() -> None:
+def _register_commands(group: click.Group) -> None:
+    """Attach each command group module to the top-level `keeper` group."""
     from keeper.cli import demo, devnet
+    from keeper.cli.tax import tax
 
-    main.add_command(devnet.devnet)
-    main.add_command(demo.demo)
+    group.add_command(devnet.devnet)
+    group.add_command(demo.demo)
+    group.add_command(tax)
 
 
-_register_commands()
+_register_commands(main)
