@@ -90,9 +90,12 @@ def anvil_node():
 @pytest.fixture
 def devnet(anvil_node):
     snapshot = anvil_node.rpc("evm_snapshot")
+    next_base_fee = anvil_node.rpc("eth_feeHistory", "0x1", "latest", [])["baseFeePerGas"][-1]
     yield anvil_node
     anvil_node.rpc("evm_setAutomine", True)
     anvil_node.rpc("evm_revert", snapshot)
+    # evm_revert does not restore anvil's base-fee tracker: put the next base fee back too
+    anvil_node.rpc("anvil_setNextBlockBaseFeePerGas", next_base_fee)
 
 
 @pytest.fixture
