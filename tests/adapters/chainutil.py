@@ -27,9 +27,8 @@ def constructor_types(abi: list) -> list[str]:
     return [i["type"] for i in ctor["inputs"]] if ctor else []
 
 
-def deploy(url: str, account, abi: list, bytecode: str, *args) -> str:
+def deploy(rpc: RpcClient, account, abi: list, bytecode: str, *args) -> str:
     """Deploy with `account` (automine on) and return the new contract's address."""
-    rpc = RpcClient(url)
     data = bytecode + encode(constructor_types(abi), list(args)).hex()
     nonce = rpc.get_transaction_count(account.address)
     signed = account.sign_transaction({
@@ -49,9 +48,9 @@ def wait_receipt(rpc: RpcClient, tx_hash: str, timeout_s: float = 10.0) -> dict 
     return receipt
 
 
-def place_standin(devnet, account, name: str, at: str, *args) -> None:
+def place_standin(devnet, rpc: RpcClient, account, name: str, at: str, *args) -> None:
     """Deploy stand-in `name` with constructor `args`, then copy its runtime code (immutables
     included) to the address `at`, as a predeploy would sit there."""
     abi, bytecode = compile_standin(name)
-    deployed = deploy(devnet.url, account, abi, bytecode, *args)
+    deployed = deploy(rpc, account, abi, bytecode, *args)
     devnet.rpc("anvil_setCode", at, devnet.rpc("eth_getCode", deployed, "latest"))

@@ -9,7 +9,6 @@ from eth_abi import encode
 from eth_utils import keccak
 
 from keeper.chain import fees
-from keeper.chain.rpc import RpcClient
 from keeper.errors import TemporaryError
 from keeper.signals.gas import arbitrum_split, suggest_fees
 from chainutil import deploy, place_standin
@@ -24,8 +23,8 @@ def transfer(account, nonce, tip):
     }).raw_transaction
 
 
-def test_fee_history__blocks_with_tips__parsed_and_suggested(devnet, keeper):
-    rpc = RpcClient(devnet.url)
+def test_fee_history__blocks_with_tips__parsed_and_suggested(devnet, keeper, node):
+    rpc = node
     start = rpc.get_transaction_count(keeper.address)
     for i, tip in enumerate((1, 2, 3)):
         rpc.send_raw_transaction(transfer(keeper, start + i, tip * GWEI))  # automine: one block each
@@ -36,36 +35,36 @@ def test_fee_history__blocks_with_tips__parsed_and_suggested(devnet, keeper):
     assert suggest_fees(h).priority_fee_wei == 2 * GWEI
 
 
-def test_fee_history__spiked_base_fee__seen_in_next_block(devnet):
+def test_fee_history__spiked_base_fee__seen_in_next_block(devnet, node):
     devnet.rpc("anvil_setNextBlockBaseFeePerGas", hex(200 * GWEI))
     devnet.mine()
-    h = fees.read_fee_history(RpcClient(devnet.url), blocks=2)
+    h = fees.read_fee_history(node, blocks=2)
     assert h.base_fees_wei[-2] == 200 * GWEI  # the mined block
     assert h.next_base_fee_wei == 175 * GWEI  # an empty block: -12.5%
 
 
 @pytest.fixture
-def eth_usd_feed(devnet, keeper):
+def eth_usd_feed(devnet, keeper, node):
     from keeper.devnet.artifacts import npm_artifact
 
     art = npm_artifact("@chainlink/contracts/abi/v0.7/MockV3Aggregator.json")
-    return deploy(devnet.url, keeper, art.abi, art.bytecode, 8, 3_123_45000000)
+    return deploy(node, keeper, art.abi, art.bytecode, 8, 3_123_45000000)
 
 
-def test_eth_usd__fresh_feed__decimal_price(devnet, eth_usd_feed):
-    answer = fees.read_eth_usd(RpcClient(devnet.url), eth_usd_feed)
+def test_eth_usd__fresh_feed__decimal_price(devnet, eth_usd_feed, node):
+    answer = fees.read_eth_usd(node, eth_usd_feed)
     assert answer.price == Decimal("3123.45")
 
 
-def test_eth_usd__stale_feed__temporary_error_says_age(devnet, eth_usd_feed):
+def test_eth_usd__stale_feed__temporary_error_says_age(devnet, eth_usd_feed, node):
     devnet.rpc("evm_increaseTime", 2 * 3600)
     devnet.mine()
     with pytest.raises(TemporaryError, match="older than 4200 s"):
-        fees.read_eth_usd(RpcClient(devnet.url), eth_usd_feed)
+        fees.read_eth_usd(node, eth_usd_feed)
 
 
-def test_eth_usd__zero_answer__refused(devnet, keeper, eth_usd_feed):
-    rpc = RpcClient(devnet.url)
+def test_eth_usd__zero_answer__refused(devnet, keeper, eth_usd_feed, node):
+    rpc = node
     data = keccak(text="updateAnswer(int256)")[:4] + encode(["int256"], [0])
     signed = keeper.sign_transaction({
         "type": 2, "chainId": 31337, "nonce": rpc.get_transaction_count(keeper.address), "to": eth_usd_feed,
@@ -82,14 +81,14 @@ def ecotone_fee(tx: bytes, l1_base_fee, blob_base_fee, scalar, blob_scalar):
     return calldata_gas * (scalar * 16 * l1_base_fee + blob_scalar * blob_base_fee) // (16 * 10**6)
 
 
-def test_opstack_l1_fee__oracle_at_predeploy__matches_formula(devnet, keeper):
+def test_opstack_l1_fee__oracle_at_predeploy__matches_formula(devnet, keeper, node):
     params = (20 * GWEI, 3 * GWEI, 1_368, 810_949)  # Base mainnet's scalars
-    place_standin(devnet, keeper, "GasPriceOracleEcotone", fees.OPSTACK_GAS_PRICE_ORACLE, *params)
+    place_standin(devnet, node, keeper, "GasPriceOracleEcotone", fees.OPSTACK_GAS_PRICE_ORACLE, *params)
     tx = fees.unsigned_eip1559_tx({
         "chainId": 8453, "nonce": 7, "maxPriorityFeePerGas": 10**6, "maxFeePerGas": 10**8, "gas": 400_000,
         "to": "0x" + "ab" * 20, "value": 0, "data": "0x" + "00" * 40 + "ff" * 200,
     })
-    got = fees.opstack_l1_fee(RpcClient(devnet.url), tx)
+    got = fees.opstack_l1_fee(node, tx)
     assert got == ecotone_fee(tx, *params)
     assert got > 0
 
@@ -110,11 +109,11 @@ def test_unsigned_tx__missing_field__names_it():
         fees.unsigned_eip1559_tx({"chainId": 1, "nonce": 0, "maxPriorityFeePerGas": 1, "maxFeePerGas": 1})
 
 
-def test_arbitrum_components__node_interface_standin__matches_formula(devnet, keeper):
+def test_arbitrum_components__node_interface_standin__matches_formula(devnet, keeper, node):
     base_fee, l1_estimate, execution = 10**7, 30 * GWEI, 150_000
-    place_standin(devnet, keeper, "NodeInterfaceStandin", fees.ARBITRUM_NODE_INTERFACE, base_fee, l1_estimate, execution)
+    place_standin(devnet, node, keeper, "NodeInterfaceStandin", fees.ARBITRUM_NODE_INTERFACE, base_fee, l1_estimate, execution)
     data = bytes(10) + bytes([7]) * 90
-    got = fees.arbitrum_gas_components(RpcClient(devnet.url), sender=keeper.address, to="0x" + "ab" * 20, data=data)
+    got = fees.arbitrum_gas_components(node, sender=keeper.address, to="0x" + "ab" * 20, data=data)
     gas_for_l1 = l1_estimate * 16 * (len(data) + 140) // base_fee
     intrinsic = 21_000 + 10 * 4 + 90 * 16
     assert (got.gas_estimate, got.gas_estimate_for_l1) == (intrinsic + execution + gas_for_l1, gas_for_l1)
@@ -124,11 +123,11 @@ def test_arbitrum_components__node_interface_standin__matches_formula(devnet, ke
     assert l1_fee == gas_for_l1 * base_fee
 
 
-def test_opstack_l1_fee__plain_chain__config_error(devnet):
+def test_opstack_l1_fee__plain_chain__config_error(devnet, node):
     from keeper.errors import ConfigError
 
     with pytest.raises(ConfigError, match="OP-stack"):
-        fees.opstack_l1_fee(RpcClient(devnet.url), b"\x02")
+        fees.opstack_l1_fee(node, b"\x02")
 
 
 def test_selectors__shared_abi_facts__match(shared_data):

@@ -47,7 +47,7 @@ def test_send__answer_lost_after_forward__unknown_outcome_not_retried(devnet, ke
     assert info.value.tx_hash == "0x" + tx.hash.hex()
     assert len(proxy.events) == 1  # tried once, never blindly again
     # The node did get it: only a lookup by hash tells the keeper so.
-    assert RpcClient(devnet.url).get_receipt(info.value.tx_hash)["status"] == "0x1"
+    assert devnet.rpc("eth_getTransactionReceipt", info.value.tx_hash)["status"] == "0x1"
 
 
 def test_send__refused_before_node__unknown_outcome_and_not_on_chain(devnet, keeper):
@@ -57,7 +57,7 @@ def test_send__refused_before_node__unknown_outcome_and_not_on_chain(devnet, kee
         with pytest.raises(SendOutcomeUnknown):
             rpc.send_raw_transaction(tx.raw_transaction)
     assert len(proxy.events) == 1
-    assert RpcClient(devnet.url).get_transaction(tx_hash_of(tx.raw_transaction)) is None
+    assert devnet.rpc("eth_getTransactionByHash", tx_hash_of(tx.raw_transaction)) is None
 
 
 def test_send__timeout__unknown_outcome(devnet, keeper):
