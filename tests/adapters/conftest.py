@@ -126,6 +126,19 @@ def reputation():
 
 
 @pytest.fixture
+def keeper_signer(keeper, tmp_path, monkeypatch):
+    """The keeper's signer the production way: an encrypted keystore, password from the environment."""
+    import json
+
+    from keeper.execution.signer import PASSWORD_ENV, KeystoreSigner
+
+    path = tmp_path / "keeper-keystore.json"
+    path.write_text(json.dumps(Account.encrypt(keeper.key, "keeper-test-password", iterations=2**10)))
+    monkeypatch.setenv(PASSWORD_ENV, "keeper-test-password")
+    return KeystoreSigner.from_keystore(path)
+
+
+@pytest.fixture
 def shared_data():
     if not SHARED_DATA.is_dir():
         pytest.skip(f"the shared reference data is absent ({SHARED_DATA.resolve()}); it lives beside the repo")
