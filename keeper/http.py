@@ -57,6 +57,7 @@ class RetryPolicy:
 
 
 NO_RETRY = RetryPolicy(attempts=1)
+DEFAULT_RETRY = RetryPolicy()
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ def request_json(
     *,
     what: str,
     idempotent: bool,
-    retry: RetryPolicy = RetryPolicy(),
+    retry: RetryPolicy = DEFAULT_RETRY,
     auth_hint: str | None = None,
     **kwargs: Any,
 ) -> HttpAnswer:
@@ -103,16 +104,27 @@ def request_json(
             last = f"HTTP {status}"
             if idempotent and attempt + 1 < attempts:
                 pause = retry.delay(attempt, response.headers.get("retry-after"))
-                log.warning("%s: %s, retry %d/%d in %.2fs", what, last, attempt + 1, attempts - 1, pause)
+                log.warning(
+                    "%s: %s, retry %d/%d in %.2fs", what, last, attempt + 1, attempts - 1, pause
+                )
                 retry.sleep(pause)
                 continue
             break
         if idempotent and attempt + 1 < attempts:
             pause = retry.delay(attempt)
-            log.warning("%s: %s, retry %d/%d in %.2fs", redact(what), redact(last), attempt + 1, attempts - 1, pause)
+            log.warning(
+                "%s: %s, retry %d/%d in %.2fs",
+                redact(what),
+                redact(last),
+                attempt + 1,
+                attempts - 1,
+                pause,
+            )
             retry.sleep(pause)
     if not idempotent:
-        raise ReconcileError(redact(f"{what}: {last}; the outcome is unknown, look it up before sending again"))
+        raise ReconcileError(
+            redact(f"{what}: {last}; the outcome is unknown, look it up before sending again")
+        )
     raise TemporaryError(redact(f"{what}: {last} after {attempts} attempts; try again later"))
 
 

@@ -33,13 +33,19 @@ OPSTACK_GAS_PRICE_ORACLE = "0x420000000000000000000000000000000000000F"
 ARBITRUM_NODE_INTERFACE = "0x00000000000000000000000000000000000000C8"
 
 SELECTOR_GET_L1_FEE = bytes.fromhex("49948e0e")  # getL1Fee(bytes)
-SELECTOR_GAS_ESTIMATE_COMPONENTS = bytes.fromhex("c94e6eeb")  # gasEstimateComponents(address,bool,bytes)
+SELECTOR_GAS_ESTIMATE_COMPONENTS = bytes.fromhex(
+    "c94e6eeb"
+)  # gasEstimateComponents(address,bool,bytes)
 SELECTOR_LATEST_ROUND_DATA = bytes.fromhex("feaf968c")  # latestRoundData()
 SELECTOR_DECIMALS = bytes.fromhex("313ce567")  # decimals()
 
 
 def read_fee_history(
-    rpc: RpcClient, *, blocks: int = 10, percentiles: Sequence[float] = (10, 50, 90), newest: str | int = "latest"
+    rpc: RpcClient,
+    *,
+    blocks: int = 10,
+    percentiles: Sequence[float] = (10, 50, 90),
+    newest: str | int = "latest",
 ) -> FeeHistory:
     """The last `blocks` blocks' base fees, gas-used ratios and priority-fee percentiles (wei)."""
     if not 1 <= blocks <= 1024:
@@ -56,7 +62,9 @@ def read_fee_history(
             percentiles=tuple(float(p) for p in percentiles) if rewards else (),
         )
     except (KeyError, TypeError, ValueError) as e:
-        raise TemporaryError(f"{rpc.name} eth_feeHistory: unexpected answer ({e}); is it an EIP-1559 chain?") from e
+        raise TemporaryError(
+            f"{rpc.name} eth_feeHistory: unexpected answer ({e}); is it an EIP-1559 chain?"
+        ) from e
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,13 +82,17 @@ def read_eth_usd(rpc: RpcClient, feed: str, *, max_age_s: int = 3_600 + 600) -> 
     Refuses an answer <= 0 or older than `max_age_s` seconds relative to the latest block (the
     mainnet ETH/USD heartbeat is one hour; the default adds ten minutes of margin).
     """
-    decimals = decode(["uint8"], rpc.eth_call({"to": feed, "data": "0x" + SELECTOR_DECIMALS.hex()}))[0]
+    decimals = decode(
+        ["uint8"], rpc.eth_call({"to": feed, "data": "0x" + SELECTOR_DECIMALS.hex()})
+    )[0]
     out = rpc.eth_call({"to": feed, "data": "0x" + SELECTOR_LATEST_ROUND_DATA.hex()})
     round_id, answer, _started, updated_at, _answered = decode(
         ["uint80", "int256", "uint256", "uint256", "uint80"], out
     )
     if answer <= 0:
-        raise TemporaryError(f"price feed {feed}: answer {answer} is not a price; waiting for a valid round")
+        raise TemporaryError(
+            f"price feed {feed}: answer {answer} is not a price; waiting for a valid round"
+        )
     block = rpc.get_block("latest")
     now = int(block["timestamp"], 16) if block else updated_at
     if now - updated_at > max_age_s:
@@ -110,8 +122,10 @@ def unsigned_eip1559_tx(tx: dict[str, Any]) -> bytes:
             int(tx.get("value", 0)),
             data if isinstance(data, bytes) else bytes.fromhex(data.removeprefix("0x")),
             [
-                [bytes.fromhex(item["address"].removeprefix("0x")),
-                 [bytes.fromhex(k.removeprefix("0x")) for k in item.get("storageKeys", [])]]
+                [
+                    bytes.fromhex(item["address"].removeprefix("0x")),
+                    [bytes.fromhex(k.removeprefix("0x")) for k in item.get("storageKeys", [])],
+                ]
                 for item in tx.get("accessList", [])
             ],
         ]
@@ -146,14 +160,26 @@ class ArbitrumGas:
 
 
 def arbitrum_gas_components(
-    rpc: RpcClient, *, sender: str, to: str, data: bytes, contract_creation: bool = False, value_wei: int = 0
+    rpc: RpcClient,
+    *,
+    sender: str,
+    to: str,
+    data: bytes,
+    contract_creation: bool = False,
+    value_wei: int = 0,
 ) -> ArbitrumGas:
     """Arbitrum's gas estimate for calling `to` with `data` from `sender`, split into L2 and L1 parts."""
     call = SELECTOR_GAS_ESTIMATE_COMPONENTS + encode(
         ["address", "bool", "bytes"], [to_checksum_address(to), contract_creation, data]
     )
-    out = rpc.eth_call({"from": sender, "to": ARBITRUM_NODE_INTERFACE, "data": "0x" + call.hex(),
-                        "value": hex(value_wei)})
+    out = rpc.eth_call(
+        {
+            "from": sender,
+            "to": ARBITRUM_NODE_INTERFACE,
+            "data": "0x" + call.hex(),
+            "value": hex(value_wei),
+        }
+    )
     if len(out) < 128:
         raise ConfigError(
             f"chain {rpc.name}: no NodeInterface answer at {ARBITRUM_NODE_INTERFACE}; is this chain really Arbitrum?"

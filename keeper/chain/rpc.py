@@ -110,12 +110,20 @@ class RpcClient:
                 return body.get("result")
             if _is_transient(error) and attempt + 1 < self.retry.attempts:
                 pause = self.retry.delay(attempt)
-                log.warning("%s %s: %s, retry %d/%d", self.name, method, error.get("message"), attempt + 1,
-                            self.retry.attempts - 1)
+                log.warning(
+                    "%s %s: %s, retry %d/%d",
+                    self.name,
+                    method,
+                    error.get("message"),
+                    attempt + 1,
+                    self.retry.attempts - 1,
+                )
                 self.retry.sleep(pause)
                 continue
             if _is_transient(error):
-                raise TemporaryError(redact(f"{self.name} {method}: {error.get('message')}; try again later"))
+                raise TemporaryError(
+                    redact(f"{self.name} {method}: {error.get('message')}; try again later")
+                )
             raise RpcError(method, error.get("code"), str(error.get("message")), error.get("data"))
         raise AssertionError("unreachable")  # the loop returns or raises
 
@@ -143,15 +151,30 @@ class RpcClient:
         raise RpcError("eth_sendRawTransaction", error.get("code"), message, error.get("data"))
 
     def _post(self, method: str, params: Sequence[Any], *, idempotent: bool) -> dict[str, Any]:
-        payload = {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": list(params)}
+        payload = {
+            "jsonrpc": "2.0",
+            "id": next(self._ids),
+            "method": method,
+            "params": list(params),
+        }
         answer = request_json(
-            self._client, "POST", self.url, what=f"{self.name} {method}", idempotent=idempotent,
-            retry=self.retry, content=json.dumps(payload), headers={"content-type": "application/json"},
+            self._client,
+            "POST",
+            self.url,
+            what=f"{self.name} {method}",
+            idempotent=idempotent,
+            retry=self.retry,
+            content=json.dumps(payload),
+            headers={"content-type": "application/json"},
         )
-        if not isinstance(answer.body, dict) or ("result" not in answer.body and "error" not in answer.body):
+        if not isinstance(answer.body, dict) or (
+            "result" not in answer.body and "error" not in answer.body
+        ):
             detail = f"HTTP {answer.status}: {answer.text[:120]!r}"
             if idempotent:
-                raise TemporaryError(redact(f"{self.name} {method}: not a JSON-RPC answer ({detail})"))
+                raise TemporaryError(
+                    redact(f"{self.name} {method}: not a JSON-RPC answer ({detail})")
+                )
             raise ReconcileError(redact(f"{self.name} {method}: not a JSON-RPC answer ({detail})"))
         return answer.body
 

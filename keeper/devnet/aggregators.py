@@ -56,7 +56,9 @@ def fixed_rate_price_fn(
     """
     table = {(a.lower(), b.lower()): rate for (a, b), rate in rates.items()}
 
-    def price(chain_id: int, token_in: str, token_out: str, amount_in: int, taker: str, slippage_bps: int):
+    def price(
+        chain_id: int, token_in: str, token_out: str, amount_in: int, taker: str, slippage_bps: int
+    ):
         rate = table.get((token_in.lower(), token_out.lower()))
         if rate is None:
             return None
@@ -64,8 +66,13 @@ def fixed_rate_price_fn(
         min_out = out * (10_000 - slippage_bps) // 10_000
         data = SWAP_SELECTOR + encode(
             ["address", "address", "uint256", "uint256", "address"],
-            [to_checksum_address(token_in), to_checksum_address(token_out), amount_in, min_out,
-             to_checksum_address(taker)],
+            [
+                to_checksum_address(token_in),
+                to_checksum_address(token_out),
+                amount_in,
+                min_out,
+                to_checksum_address(taker),
+            ],
         )
         return PricedRoute(out, router, data, gas)
 
@@ -119,7 +126,9 @@ class LocalAggregators:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def fail_next(self, api: str, *, status: int | None = 503, times: int = 1, hang_s: float = 1.0) -> None:
+    def fail_next(
+        self, api: str, *, status: int | None = 503, times: int = 1, hang_s: float = 1.0
+    ) -> None:
         """Make the next `times` requests to `api` fail with `status` (None: hang for `hang_s`)."""
         with self._lock:
             self._faults[api].extend(_Fault(status, hang_s) for _ in range(times))
@@ -138,7 +147,7 @@ class LocalAggregators:
             if fault.status is None:
                 return Hang(fault.hang_s)
             return Response(fault.status, {"error": "injected fault", "statusCode": fault.status})
-        path = request.path[len(api) + 1:]
+        path = request.path[len(api) + 1 :]
         if api == "1inch":
             return self._oneinch(request, path)
         if api == "0x":
@@ -159,7 +168,9 @@ class LocalAggregators:
             return Response(404, {"statusCode": 404, "error": "Not Found", "description": path})
         chain_id, kind = int(match.group(1)), match.group(2)
         if kind == "approve/spender":
-            route = self._route(chain_id, "0x" + "00" * 20, "0x" + "00" * 20, 0, "0x" + "00" * 20, 0)
+            route = self._route(
+                chain_id, "0x" + "00" * 20, "0x" + "00" * 20, 0, "0x" + "00" * 20, 0
+            )
             return Response(200, {"address": route.router if route else None})
         src, dst, amount = request.arg("src"), request.arg("dst"), request.arg("amount")
         if not (src and dst and amount and amount.isdigit()):
@@ -174,15 +185,31 @@ class LocalAggregators:
             "srcToken": {"address": src.lower(), "symbol": "SRC", "decimals": 18},
             "dstToken": {"address": dst.lower(), "symbol": "DST", "decimals": 18},
             "dstAmount": str(route.amount_out),
-            "protocols": [[[{"name": "LOCAL", "part": 100, "fromTokenAddress": src.lower(),
-                             "toTokenAddress": dst.lower()}]]],
+            "protocols": [
+                [
+                    [
+                        {
+                            "name": "LOCAL",
+                            "part": 100,
+                            "fromTokenAddress": src.lower(),
+                            "toTokenAddress": dst.lower(),
+                        }
+                    ]
+                ]
+            ],
             "gas": route.gas,
         }
         if kind == "swap":
             if request.arg("from") is None:
                 return _oneinch_error("from is required")
-            body["tx"] = {"from": taker.lower(), "to": route.router.lower(), "data": "0x" + route.calldata.hex(),
-                          "value": str(route.value), "gas": route.gas, "gasPrice": "1000000000"}
+            body["tx"] = {
+                "from": taker.lower(),
+                "to": route.router.lower(),
+                "data": "0x" + route.calldata.hex(),
+                "value": str(route.value),
+                "gas": route.gas,
+                "gasPrice": "1000000000",
+            }
         return Response(200, body)
 
     # 0x v2 ---------------------------------------------------------------------------------------
@@ -192,12 +219,19 @@ class LocalAggregators:
         if key and request.headers.get("0x-api-key") != key:
             return Response(401, {"name": "UNAUTHORIZED", "message": "invalid api key"})
         if request.headers.get("0x-version") != "v2":
-            return Response(400, {"name": "INPUT_INVALID", "message": "0x-version header must be v2"})
+            return Response(
+                400, {"name": "INPUT_INVALID", "message": "0x-version header must be v2"}
+            )
         if path not in ("/swap/allowance-holder/quote", "/swap/allowance-holder/price"):
             return Response(404, {"name": "NOT_FOUND", "message": path})
-        chain, sell, buy, amount = (request.arg(k) for k in ("chainId", "sellToken", "buyToken", "sellAmount"))
+        chain, sell, buy, amount = (
+            request.arg(k) for k in ("chainId", "sellToken", "buyToken", "sellAmount")
+        )
         if not (chain and sell and buy and amount and amount.isdigit()):
-            return Response(400, {"name": "INPUT_INVALID", "message": "chainId, sellToken, buyToken, sellAmount"})
+            return Response(
+                400,
+                {"name": "INPUT_INVALID", "message": "chainId, sellToken, buyToken, sellAmount"},
+            )
         taker = request.arg("taker") or "0x" + "00" * 20
         slippage_bps = int(request.arg("slippageBps", "100"))
         route = self._route(int(chain), sell, buy, int(amount), taker, slippage_bps)
@@ -205,23 +239,53 @@ class LocalAggregators:
             return Response(200, {"liquidityAvailable": False, "zid": self._zid()})
         spender = (route.spender or route.router).lower()
         body = {
-            "allowanceTarget": spender, "blockNumber": "1", "buyAmount": str(route.amount_out),
-            "buyToken": buy.lower(), "fees": {"integratorFee": None, "zeroExFee": None, "gasFee": None},
-            "gas": str(route.gas), "gasPrice": "1000000000",
-            "issues": {"allowance": {"actual": "0", "spender": spender}, "balance": None,
-                       "simulationIncomplete": False, "invalidSourcesPassed": []},
-            "liquidityAvailable": True, "mode": "exact-in",
+            "allowanceTarget": spender,
+            "blockNumber": "1",
+            "buyAmount": str(route.amount_out),
+            "buyToken": buy.lower(),
+            "fees": {"integratorFee": None, "zeroExFee": None, "gasFee": None},
+            "gas": str(route.gas),
+            "gasPrice": "1000000000",
+            "issues": {
+                "allowance": {"actual": "0", "spender": spender},
+                "balance": None,
+                "simulationIncomplete": False,
+                "invalidSourcesPassed": [],
+            },
+            "liquidityAvailable": True,
+            "mode": "exact-in",
             "minBuyAmount": str(route.amount_out * (10_000 - slippage_bps) // 10_000),
-            "route": {"fills": [{"from": sell.lower(), "to": buy.lower(), "source": "Local", "proportionBps": "10000"}],
-                      "tokens": [{"address": sell.lower(), "symbol": "SELL"}, {"address": buy.lower(), "symbol": "BUY"}]},
-            "sellAmount": amount, "sellToken": sell.lower(),
-            "tokenMetadata": {"buyToken": {"buyTaxBps": "0", "sellTaxBps": "0"},
-                              "sellToken": {"buyTaxBps": "0", "sellTaxBps": "0"}},
-            "totalNetworkFee": str(route.gas * 10**9), "zid": self._zid(),
+            "route": {
+                "fills": [
+                    {
+                        "from": sell.lower(),
+                        "to": buy.lower(),
+                        "source": "Local",
+                        "proportionBps": "10000",
+                    }
+                ],
+                "tokens": [
+                    {"address": sell.lower(), "symbol": "SELL"},
+                    {"address": buy.lower(), "symbol": "BUY"},
+                ],
+            },
+            "sellAmount": amount,
+            "sellToken": sell.lower(),
+            "tokenMetadata": {
+                "buyToken": {"buyTaxBps": "0", "sellTaxBps": "0"},
+                "sellToken": {"buyTaxBps": "0", "sellTaxBps": "0"},
+            },
+            "totalNetworkFee": str(route.gas * 10**9),
+            "zid": self._zid(),
         }
         if path.endswith("/quote"):
-            body["transaction"] = {"to": route.router.lower(), "data": "0x" + route.calldata.hex(),
-                                   "gas": str(route.gas), "gasPrice": "1000000000", "value": str(route.value)}
+            body["transaction"] = {
+                "to": route.router.lower(),
+                "data": "0x" + route.calldata.hex(),
+                "gas": str(route.gas),
+                "gasPrice": "1000000000",
+                "value": str(route.value),
+            }
         return Response(200, body)
 
     def _zid(self) -> str:
@@ -252,22 +316,45 @@ class LocalAggregators:
             return Response(422, {"detail": "chainId, inputTokens and outputTokens are required"})
         taker = body.get("userAddr")
         slippage_bps = int(Fraction(str(body.get("slippageLimitPercent", 0.3))) * 100)
-        route = self._route(chain_id, token_in, token_out, amount_in, taker or "0x" + "00" * 20, slippage_bps)
+        route = self._route(
+            chain_id, token_in, token_out, amount_in, taker or "0x" + "00" * 20, slippage_bps
+        )
         if route is None:
             return Response(400, {"detail": "No viable path found", "traceId": "local"})
         path_id = f"{next(self._ids):032x}"
         if taker:
             with self._lock:
-                self._paths[path_id] = {"chainId": chain_id, "taker": taker, "route": route,
-                                        "in": token_in, "out": token_out, "amount": amount_in}
-        return Response(200, {
-            "traceId": "local", "inTokens": [token_in.lower()], "outTokens": [token_out.lower()],
-            "inAmounts": [str(amount_in)], "outAmounts": [str(route.amount_out)],
-            "gasEstimate": float(route.gas), "dataGasEstimate": 0, "gweiPerGas": 1.0,
-            "gasEstimateValue": 0.0, "inValues": [0.0], "outValues": [0.0], "netOutValue": 0.0,
-            "priceImpact": 0.0, "percentDiff": 0.0, "partnerFeePercent": 0.0,
-            "pathId": path_id if taker else None, "pathViz": None, "blockNumber": 1,
-        })
+                self._paths[path_id] = {
+                    "chainId": chain_id,
+                    "taker": taker,
+                    "route": route,
+                    "in": token_in,
+                    "out": token_out,
+                    "amount": amount_in,
+                }
+        return Response(
+            200,
+            {
+                "traceId": "local",
+                "inTokens": [token_in.lower()],
+                "outTokens": [token_out.lower()],
+                "inAmounts": [str(amount_in)],
+                "outAmounts": [str(route.amount_out)],
+                "gasEstimate": float(route.gas),
+                "dataGasEstimate": 0,
+                "gweiPerGas": 1.0,
+                "gasEstimateValue": 0.0,
+                "inValues": [0.0],
+                "outValues": [0.0],
+                "netOutValue": 0.0,
+                "priceImpact": 0.0,
+                "percentDiff": 0.0,
+                "partnerFeePercent": 0.0,
+                "pathId": path_id if taker else None,
+                "pathViz": None,
+                "blockNumber": 1,
+            },
+        )
 
     def _odos_assemble(self, body: dict) -> Response:
         with self._lock:
@@ -277,19 +364,40 @@ class LocalAggregators:
         if str(body.get("userAddr", "")).lower() != saved["taker"].lower():
             return Response(400, {"detail": "userAddr does not match the quote"})
         route: PricedRoute = saved["route"]
-        return Response(200, {
-            "deprecated": None, "blockNumber": 1, "gasEstimate": route.gas, "gasEstimateValue": 0.0,
-            "inputTokens": [{"tokenAddress": saved["in"], "amount": str(saved["amount"])}],
-            "outputTokens": [{"tokenAddress": saved["out"], "amount": str(route.amount_out)}],
-            "netOutValue": 0.0, "outValues": ["0"],
-            "transaction": {"chainId": saved["chainId"], "gas": 2 * route.gas, "gasPrice": 10**9,
-                            "value": str(route.value), "to": to_checksum_address(route.router),
-                            "from": to_checksum_address(saved["taker"]), "data": "0x" + route.calldata.hex(),
-                            "nonce": 0},
-            "simulation": None,
-        })
+        return Response(
+            200,
+            {
+                "deprecated": None,
+                "blockNumber": 1,
+                "gasEstimate": route.gas,
+                "gasEstimateValue": 0.0,
+                "inputTokens": [{"tokenAddress": saved["in"], "amount": str(saved["amount"])}],
+                "outputTokens": [{"tokenAddress": saved["out"], "amount": str(route.amount_out)}],
+                "netOutValue": 0.0,
+                "outValues": ["0"],
+                "transaction": {
+                    "chainId": saved["chainId"],
+                    "gas": 2 * route.gas,
+                    "gasPrice": 10**9,
+                    "value": str(route.value),
+                    "to": to_checksum_address(route.router),
+                    "from": to_checksum_address(saved["taker"]),
+                    "data": "0x" + route.calldata.hex(),
+                    "nonce": 0,
+                },
+                "simulation": None,
+            },
+        )
 
 
 def _oneinch_error(description: str) -> Response:
-    return Response(400, {"error": "Bad Request", "description": description, "statusCode": 400,
-                          "requestId": "local", "meta": []})
+    return Response(
+        400,
+        {
+            "error": "Bad Request",
+            "description": description,
+            "statusCode": 400,
+            "requestId": "local",
+            "meta": [],
+        },
+    )

@@ -119,5 +119,9 @@ class FaultyProxy:
         return Drop()
 
     def _forward(self, body: bytes) -> Response:
-        upstream = self._client.post(self.upstream, content=body, headers={"content-type": "application/json"})
-        return Response(upstream.status_code, upstream.content, {"content-type": "application/json"})
+        upstream = self._client.post(
+            self.upstream, content=body, headers={"content-type": "application/json"}
+        )
+        return Response(
+            upstream.status_code, upstream.content, {"content-type": "application/json"}
+        )

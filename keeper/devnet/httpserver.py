@@ -117,8 +117,11 @@ def _handler_for(server: LocalServer) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(length) if length else b""
             parts = urlsplit(self.path)
             request = Request(
-                self.command, parts.path, parse_qs(parts.query),
-                {k.lower(): v for k, v in self.headers.items()}, body,
+                self.command,
+                parts.path,
+                parse_qs(parts.query),
+                {k.lower(): v for k, v in self.headers.items()},
+                body,
             )
             try:
                 outcome = server.app(request)

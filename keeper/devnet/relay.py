@@ -18,7 +18,8 @@ Endpoints: `POST /` (relay), `POST /protect` (private RPC, also served at MEV Bl
 names /fast, /noreverts, ...; other methods are proxied to the node),
 `GET /tx/<hash>` (Protect-shaped status), `POST /rpc` (node proxy; `evm_mine` mines through the
 relay). Ordering across different senders inside one block follows anvil's `--order` (fees by
-default): bundles from one sender are exact. Test and demo use only.
+default): bundles from one sender are exact. A bundle's min/maxTimestamp are recorded, not
+enforced. Test and demo use only.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import rlp
 from eth_account import Account
 from eth_account.typed_transactions import TypedTransaction
 from eth_utils import to_checksum_address
@@ -43,7 +45,9 @@ from keeper.relays.flashbots import HEADER, bundle_hash, recover_header_signer
 log = logging.getLogger(__name__)
 
 #: Paths that speak the private RPC: Protect's and MEV Blocker's endpoint names.
-PRIVATE_PATHS = frozenset({"/protect", "/fast", "/noreverts", "/fullprivacy", "/maxbackruns", "/nochecks"})
+PRIVATE_PATHS = frozenset(
+    {"/protect", "/fast", "/noreverts", "/fullprivacy", "/maxbackruns", "/nochecks"}
+)
 
 
 @dataclass
@@ -60,9 +64,15 @@ class DecodedTx:
     priority_fee: int
 
     def as_call(self) -> dict[str, Any]:
-        call = {"from": self.sender, "nonce": hex(self.nonce), "value": hex(self.value), "data": self.data,
-                "gas": hex(self.gas), "maxFeePerGas": hex(self.max_fee),
-                "maxPriorityFeePerGas": hex(self.priority_fee)}
+        call = {
+            "from": self.sender,
+            "nonce": hex(self.nonce),
+            "value": hex(self.value),
+            "data": self.data,
+            "gas": hex(self.gas),
+            "maxFeePerGas": hex(self.max_fee),
+            "maxPriorityFeePerGas": hex(self.priority_fee),
+        }
         if self.to:
             call["to"] = self.to
         return call
@@ -72,13 +82,20 @@ def decode_raw_tx(raw: bytes) -> DecodedTx:
     """Fields of a signed transaction (legacy, EIP-2930 or EIP-1559), with its recovered sender."""
     sender = Account.recover_transaction(raw)
     if raw[0] >= 0x7F:  # legacy: rlp([nonce, gasPrice, gas, to, value, data, v, r, s])
-        import rlp
-
         nonce, gas_price, gas, to, value, data, *_ = rlp.decode(raw)
-        fields = {"nonce": nonce, "gas": gas, "to": to, "value": value, "data": data,
-                  "maxFeePerGas": gas_price, "maxPriorityFeePerGas": gas_price}
-        ints = {k: int.from_bytes(v, "big") if isinstance(v, bytes) and k not in ("to", "data") else v
-                for k, v in fields.items()}
+        fields = {
+            "nonce": nonce,
+            "gas": gas,
+            "to": to,
+            "value": value,
+            "data": data,
+            "maxFeePerGas": gas_price,
+            "maxPriorityFeePerGas": gas_price,
+        }
+        ints = {
+            k: int.from_bytes(v, "big") if isinstance(v, bytes) and k not in ("to", "data") else v
+            for k, v in fields.items()
+        }
     else:
         ints = TypedTransaction.from_bytes(HexBytes(raw)).as_dict()
         if "gasPrice" in ints:
@@ -87,9 +104,16 @@ def decode_raw_tx(raw: bytes) -> DecodedTx:
     to_hex = to_checksum_address(to) if to else None
     data = ints.get("data", b"")
     return DecodedTx(
-        raw=raw, tx_hash=tx_hash_of(raw), sender=sender, nonce=int(ints["nonce"]), to=to_hex,
-        value=int(ints.get("value", 0)), data="0x" + (bytes(data).hex() if not isinstance(data, str) else data[2:]),
-        gas=int(ints["gas"]), max_fee=int(ints["maxFeePerGas"]), priority_fee=int(ints["maxPriorityFeePerGas"]),
+        raw=raw,
+        tx_hash=tx_hash_of(raw),
+        sender=sender,
+        nonce=int(ints["nonce"]),
+        to=to_hex,
+        value=int(ints.get("value", 0)),
+        data="0x" + (bytes(data).hex() if not isinstance(data, str) else data[2:]),
+        gas=int(ints["gas"]),
+        max_fee=int(ints["maxFeePerGas"]),
+        priority_fee=int(ints["maxPriorityFeePerGas"]),
     )
 
 
@@ -129,7 +153,9 @@ class RelayLog:
 class LocalRelay:
     """The relay in front of one anvil at `node_url`."""
 
-    def __init__(self, node_url: str, *, block_range: int = 25, require_signature: bool = True) -> None:
+    def __init__(
+        self, node_url: str, *, block_range: int = 25, require_signature: bool = True
+    ) -> None:
         self.node_url = node_url
         self.block_range = block_range
         self.require_signature = require_signature
@@ -187,6 +213,7 @@ class LocalRelay:
 
     def start_mining(self, interval_s: float) -> None:
         """Mine a block every `interval_s` seconds in the background (the demo's block time)."""
+
         def run() -> None:
             while not self._stop_mining.wait(interval_s):
                 self.mine_block()
@@ -211,15 +238,20 @@ class LocalRelay:
 
     def _simulate(self, txs: list[DecodedTx]) -> list[dict[str, Any]]:
         """Each transaction's outcome, in order, on top of the latest state (eth_simulateV1)."""
-        blocks = self._node_call("eth_simulateV1", {"blockStateCalls": [{"calls": [t.as_call() for t in txs]}],
-                                                     "validation": False}, "latest")
+        blocks = self._node_call(
+            "eth_simulateV1",
+            {"blockStateCalls": [{"calls": [t.as_call() for t in txs]}], "validation": False},
+            "latest",
+        )
         return blocks[0]["calls"]
 
     def _nonce_problem(self, txs: list[DecodedTx]) -> str:
         expected: dict[str, int] = {}
         for t in txs:
             if t.sender not in expected:
-                expected[t.sender] = int(self._node_call("eth_getTransactionCount", t.sender, "latest"), 16)
+                expected[t.sender] = int(
+                    self._node_call("eth_getTransactionCount", t.sender, "latest"), 16
+                )
             if t.nonce != expected[t.sender]:
                 return f"{t.tx_hash}: nonce {t.nonce}, account is at {expected[t.sender]}"
             expected[t.sender] += 1
@@ -246,7 +278,10 @@ class LocalRelay:
             if p.status != "PENDING":
                 continue
             if p.max_block < target:
-                p.status, p.sim_error = "FAILED", p.sim_error or f"not included by block {p.max_block}"
+                p.status, p.sim_error = (
+                    "FAILED",
+                    p.sim_error or f"not included by block {p.max_block}",
+                )
                 continue
             pending.append(p)
         return pending
@@ -295,11 +330,17 @@ class LocalRelay:
             sent.append(t)
         return True
 
-    def _settle(self, mined: int, sent_private: list[PrivateTx], sent_bundles: list[Bundle]) -> None:
+    def _settle(
+        self, mined: int, sent_private: list[PrivateTx], sent_bundles: list[Bundle]
+    ) -> None:
         for p in sent_private:
             receipt = self._node_call("eth_getTransactionReceipt", p.tx.tx_hash)
             if receipt:
-                p.status, p.included_block, p.sim_error = "INCLUDED", int(receipt["blockNumber"], 16), ""
+                p.status, p.included_block, p.sim_error = (
+                    "INCLUDED",
+                    int(receipt["blockNumber"], 16),
+                    "",
+                )
             else:  # not in this block (e.g. the base fee rose over its max fee): hold it, clear the pool
                 self._node_request("anvil_dropTransaction", [p.tx.tx_hash])
         for b in sent_bundles:
@@ -319,7 +360,7 @@ class LocalRelay:
 
     def _handle(self, request: Request) -> Response:
         if request.method == "GET" and request.path.startswith("/tx/"):
-            return Response(200, self._status(request.path[len("/tx/"):].lower()))
+            return Response(200, self._status(request.path[len("/tx/") :].lower()))
         if request.method != "POST":
             return Response(405, {"error": "use POST"})
         try:
@@ -356,7 +397,11 @@ class LocalRelay:
         signer = self._authenticate(request)
         if isinstance(signer, Response):
             return signer
-        method, params, rid = payload.get("method"), payload.get("params") or [{}], payload.get("id")
+        method, params, rid = (
+            payload.get("method"),
+            payload.get("params") or [{}],
+            payload.get("id"),
+        )
         try:
             with self._lock:
                 if method == "eth_sendBundle":
@@ -365,14 +410,22 @@ class LocalRelay:
                     return Response(200, _rpc_result(rid, self._call_bundle(params[0])))
                 if method == "eth_sendPrivateTransaction":
                     args = params[0]
-                    max_block = int(args["maxBlockNumber"], 16) if args.get("maxBlockNumber") else None
+                    max_block = (
+                        int(args["maxBlockNumber"], 16) if args.get("maxBlockNumber") else None
+                    )
                     fast = bool((args.get("preferences") or {}).get("fast"))
-                    return Response(200, _rpc_result(rid, self._hold_private(args["tx"], max_block, fast)))
+                    return Response(
+                        200, _rpc_result(rid, self._hold_private(args["tx"], max_block, fast))
+                    )
                 if method == "eth_cancelPrivateTransaction":
-                    return Response(200, _rpc_result(rid, self._cancel_private(params[0]["txHash"])))
+                    return Response(
+                        200, _rpc_result(rid, self._cancel_private(params[0]["txHash"]))
+                    )
         except (KeyError, ValueError, TypeError) as e:
             return Response(200, _rpc_error(rid, -32602, f"invalid params: {e}"))
-        return Response(200, _rpc_error(rid, -32601, f"method {method} not supported by the local relay"))
+        return Response(
+            200, _rpc_error(rid, -32601, f"method {method} not supported by the local relay")
+        )
 
     def _send_bundle(self, args: dict[str, Any], signer: str) -> dict[str, str]:
         raws = [bytes.fromhex(tx.removeprefix("0x")) for tx in args["txs"]]
@@ -383,37 +436,66 @@ class LocalRelay:
             raise ValueError(f"block {block} is not in the future")
         decoded = [decode_raw_tx(raw) for raw in raws]
         name = bundle_hash(raws)
-        self.bundles.append(Bundle(decoded, block, {h.lower() for h in args.get("revertingTxHashes", [])}, name,
-                                   signer, min_timestamp=args.get("minTimestamp"),
-                                   max_timestamp=args.get("maxTimestamp")))
+        self.bundles.append(
+            Bundle(
+                decoded,
+                block,
+                {h.lower() for h in args.get("revertingTxHashes", [])},
+                name,
+                signer,
+                min_timestamp=args.get("minTimestamp"),
+                max_timestamp=args.get("maxTimestamp"),
+            )
+        )
         return {"bundleHash": name}
 
     def _call_bundle(self, args: dict[str, Any]) -> dict[str, Any]:
         raws = [bytes.fromhex(tx.removeprefix("0x")) for tx in args["txs"]]
         decoded = [decode_raw_tx(raw) for raw in raws]
-        base_fee = int(self._node_call("eth_getBlockByNumber", "latest", False)["baseFeePerGas"], 16)
+        base_fee = int(
+            self._node_call("eth_getBlockByNumber", "latest", False)["baseFeePerGas"], 16
+        )
         results, total_gas, total_fees = [], 0, 0
         for t, outcome in zip(decoded, self._simulate(decoded), strict=True):
             gas = int(outcome.get("gasUsed", "0x0"), 16)
             tip = min(t.priority_fee, max(t.max_fee - base_fee, 0))
-            entry = {"coinbaseDiff": str(gas * tip), "ethSentToCoinbase": "0", "fromAddress": t.sender,
-                     "gasFees": str(gas * tip), "gasPrice": str(base_fee + tip), "gasUsed": gas,
-                     "toAddress": t.to, "txHash": t.tx_hash, "value": outcome.get("returnData", "0x")}
+            entry = {
+                "coinbaseDiff": str(gas * tip),
+                "ethSentToCoinbase": "0",
+                "fromAddress": t.sender,
+                "gasFees": str(gas * tip),
+                "gasPrice": str(base_fee + tip),
+                "gasUsed": gas,
+                "toAddress": t.to,
+                "txHash": t.tx_hash,
+                "value": outcome.get("returnData", "0x"),
+            }
             if outcome.get("status") != "0x1":
                 entry["error"] = "execution reverted"
                 entry["revert"] = outcome.get("returnData", "0x")
             results.append(entry)
             total_gas += gas
             total_fees += gas * tip
-        return {"bundleGasPrice": str(total_fees // total_gas if total_gas else 0), "bundleHash": bundle_hash(raws),
-                "coinbaseDiff": str(total_fees), "ethSentToCoinbase": "0", "gasFees": str(total_fees),
-                "results": results, "stateBlockNumber": self._block_number(), "totalGasUsed": total_gas}
+        return {
+            "bundleGasPrice": str(total_fees // total_gas if total_gas else 0),
+            "bundleHash": bundle_hash(raws),
+            "coinbaseDiff": str(total_fees),
+            "ethSentToCoinbase": "0",
+            "gasFees": str(total_fees),
+            "results": results,
+            "stateBlockNumber": self._block_number(),
+            "totalGasUsed": total_gas,
+        }
 
     def _hold_private(self, raw_hex: str, max_block: int | None, fast: bool = False) -> str:
         tx = decode_raw_tx(bytes.fromhex(raw_hex.removeprefix("0x")))
         for other in self.private.values():  # a newer tx with the same sender and nonce replaces
-            if (other.status == "PENDING" and other.tx.sender == tx.sender and other.tx.nonce == tx.nonce
-                    and other.tx.tx_hash != tx.tx_hash):
+            if (
+                other.status == "PENDING"
+                and other.tx.sender == tx.sender
+                and other.tx.nonce == tx.nonce
+                and other.tx.tx_hash != tx.tx_hash
+            ):
                 other.status = "CANCELLED"
         if tx.tx_hash not in self.private:
             limit = max_block or self._block_number() + self.block_range
@@ -433,7 +515,9 @@ class LocalRelay:
         rid = payload.get("id")
         try:
             with self._lock:
-                return Response(200, _rpc_result(rid, self._hold_private(payload["params"][0], None)))
+                return Response(
+                    200, _rpc_result(rid, self._hold_private(payload["params"][0], None))
+                )
         except (KeyError, IndexError, ValueError) as e:
             return Response(200, _rpc_error(rid, -32602, f"invalid transaction: {e}"))
 
@@ -442,26 +526,45 @@ class LocalRelay:
             self.mine_block()
             return Response(200, _rpc_result(payload.get("id"), "0x0"))
         upstream = self._node.post(self.node_url, json=payload)
-        return Response(upstream.status_code, upstream.content, {"content-type": "application/json"})
+        return Response(
+            upstream.status_code, upstream.content, {"content-type": "application/json"}
+        )
 
     def _status(self, tx_hash: str) -> dict[str, Any]:
         with self._lock:
             held = self.private.get(tx_hash)
             if held is None:
-                return {"status": "UNKNOWN", "hash": tx_hash, "maxBlockNumber": 0, "transaction": {},
-                        "fastMode": False, "seenInMempool": False, "simError": "", "revertReason": "",
-                        "isRevert": False}
+                return {
+                    "status": "UNKNOWN",
+                    "hash": tx_hash,
+                    "maxBlockNumber": 0,
+                    "transaction": {},
+                    "fastMode": False,
+                    "seenInMempool": False,
+                    "simError": "",
+                    "revertReason": "",
+                    "isRevert": False,
+                }
             t = held.tx
             included = held.status == "INCLUDED"
             return {
-                "status": held.status, "hash": tx_hash, "maxBlockNumber": held.max_block,
-                "transaction": {"from": t.sender if included else "", "to": (t.to or "") if included else "",
-                                "gasLimit": str(t.gas) if included else "",
-                                "maxFeePerGas": str(t.max_fee) if included else "",
-                                "maxPriorityFeePerGas": str(t.priority_fee) if included else "",
-                                "nonce": str(t.nonce) if included else "", "value": str(t.value) if included else ""},
-                "fastMode": held.fast, "seenInMempool": False, "simError": held.sim_error,
-                "revertReason": held.revert_reason, "isRevert": bool(held.revert_reason),
+                "status": held.status,
+                "hash": tx_hash,
+                "maxBlockNumber": held.max_block,
+                "transaction": {
+                    "from": t.sender if included else "",
+                    "to": (t.to or "") if included else "",
+                    "gasLimit": str(t.gas) if included else "",
+                    "maxFeePerGas": str(t.max_fee) if included else "",
+                    "maxPriorityFeePerGas": str(t.priority_fee) if included else "",
+                    "nonce": str(t.nonce) if included else "",
+                    "value": str(t.value) if included else "",
+                },
+                "fastMode": held.fast,
+                "seenInMempool": False,
+                "simError": held.sim_error,
+                "revertReason": held.revert_reason,
+                "isRevert": bool(held.revert_reason),
             }
 
 

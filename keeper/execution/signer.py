@@ -95,7 +95,9 @@ class KeystoreSigner:
                 raise ConfigError(
                     f"keystore {path.name}: the password does not open it (MAC mismatch); check {password_env}"
                 ) from e
-            raise ConfigError(f"keystore {path.name}: cannot decrypt it ({secrets.redact(str(e))})") from e
+            raise ConfigError(
+                f"keystore {path.name}: cannot decrypt it ({secrets.redact(str(e))})"
+            ) from e
         secrets.register(bytes(key))
         account = Account.from_key(key)
         log.debug("keystore %s unlocked for %s", path.name, account.address)
@@ -128,13 +130,19 @@ class KeystoreSigner:
 
 def _read_keyfile(path: Path) -> dict[str, Any]:
     if not path.is_file():
-        raise ConfigError(f"keystore {path}: no such file; create it with `ape accounts generate <alias>`")
+        raise ConfigError(
+            f"keystore {path}: no such file; create it with `ape accounts generate <alias>`"
+        )
     try:
         keyfile = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ConfigError(f"keystore {path.name}: not JSON; expected an Ethereum keyfile v3") from None
+        raise ConfigError(
+            f"keystore {path.name}: not JSON; expected an Ethereum keyfile v3"
+        ) from None
     if not isinstance(keyfile, dict) or keyfile.get("version") != 3 or "crypto" not in keyfile:
-        raise ConfigError(f"keystore {path.name}: not an Ethereum keyfile v3 (the format ape accounts writes)")
+        raise ConfigError(
+            f"keystore {path.name}: not an Ethereum keyfile v3 (the format ape accounts writes)"
+        )
     return keyfile
 
 

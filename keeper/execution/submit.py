@@ -33,7 +33,12 @@ from keeper.signals.gas import MIN_REPLACEMENT_BUMP_BPS, bump_fees
 log = logging.getLogger(__name__)
 
 #: Node messages that mean "not accepted now, for its fees": the transaction was not sent.
-_UNDERPRICED = ("underpriced", "less than block base fee", "fee cap less than", "max fee per gas less than")
+_UNDERPRICED = (
+    "underpriced",
+    "less than block base fee",
+    "fee cap less than",
+    "max fee per gas less than",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +97,9 @@ class BlockClock(Protocol):
 class PollingClock:
     """Waits for new blocks by polling `eth_blockNumber` every `poll_interval_s` seconds."""
 
-    def __init__(self, rpc: RpcClient, *, poll_interval_s: float = 1.0, timeout_s: float = 120.0) -> None:
+    def __init__(
+        self, rpc: RpcClient, *, poll_interval_s: float = 1.0, timeout_s: float = 120.0
+    ) -> None:
         self.rpc = rpc
         self.poll_interval_s = poll_interval_s
         self.timeout_s = timeout_s
@@ -101,7 +108,9 @@ class PollingClock:
         deadline = time.monotonic() + self.timeout_s
         while (head := self.rpc.block_number()) <= after:
             if time.monotonic() > deadline:
-                raise TemporaryError(f"no new block after {after} within {self.timeout_s} s; is the node syncing?")
+                raise TemporaryError(
+                    f"no new block after {after} within {self.timeout_s} s; is the node syncing?"
+                )
             time.sleep(self.poll_interval_s)
         return head
 
@@ -167,7 +176,9 @@ class Submitter:
         self.clock = clock or PollingClock(rpc)
         self.policy = policy or SubmitPolicy()
 
-    def submit(self, request: TxRequest, *, max_fee_wei: int, priority_fee_wei: int, cap_wei: int) -> SubmitResult:
+    def submit(
+        self, request: TxRequest, *, max_fee_wei: int, priority_fee_wei: int, cap_wei: int
+    ) -> SubmitResult:
         """Send `request` and return once it is included; replacements never exceed `cap_wei` per gas.
 
         Raises `ExecutionReverted` if it was mined but reverted, `ReconcileError` if its nonce was
@@ -207,61 +218,110 @@ class Submitter:
                 try:
                     self.relay.on_block(block, [latest.raw], deadline_block=deadline)
                 except ReconcileError as e:
-                    log.warning("retarget of %s: %s; will check on the next block", latest.tx_hash, e.one_line())
+                    log.warning(
+                        "retarget of %s: %s; will check on the next block",
+                        latest.tx_hash,
+                        e.one_line(),
+                    )
             due = not sent or block - last_send_block >= self.policy.replace_after_blocks
             if not due:
                 continue
-            bumped = bump_fees(latest.max_fee_wei, latest.priority_fee_wei, cap_wei=cap_wei,
-                               bump_bps=self.policy.bump_bps)
+            bumped = bump_fees(
+                latest.max_fee_wei,
+                latest.priority_fee_wei,
+                cap_wei=cap_wei,
+                bump_bps=self.policy.bump_bps,
+            )
             if bumped is None:
-                log.warning("tx %s not included after %d blocks and its fees are at the cap (%d wei); waiting",
-                            latest.tx_hash, block - last_send_block, cap_wei)
+                log.warning(
+                    "tx %s not included after %d blocks and its fees are at the cap (%d wei); waiting",
+                    latest.tx_hash,
+                    block - last_send_block,
+                    cap_wei,
+                )
                 if not sent:
                     sent = self._broadcast(latest, block, deadline)
                 continue
             replacement = self._sign(request, nonce, *bumped)
             attempts.append(replacement)
-            log.info("replacing %s with %s: max fee %d -> %d wei, tip %d -> %d wei", latest.tx_hash,
-                     replacement.tx_hash, latest.max_fee_wei, bumped[0], latest.priority_fee_wei, bumped[1])
+            log.info(
+                "replacing %s with %s: max fee %d -> %d wei, tip %d -> %d wei",
+                latest.tx_hash,
+                replacement.tx_hash,
+                latest.max_fee_wei,
+                bumped[0],
+                latest.priority_fee_wei,
+                bumped[1],
+            )
             sent = self._broadcast(replacement, block, deadline)
             last_send_block = block
 
     # ---------------------------------------------------------------------------------------------
 
-    def _sign(self, request: TxRequest, nonce: int, max_fee_wei: int, priority_fee_wei: int) -> SignedTx:
-        return self.signer.sign_transaction({
-            "type": 2, "chainId": request.chain_id, "nonce": nonce, "to": request.to, "value": request.value_wei,
-            "data": request.data, "gas": request.gas_limit, "maxFeePerGas": max_fee_wei,
-            "maxPriorityFeePerGas": priority_fee_wei,
-        })
+    def _sign(
+        self, request: TxRequest, nonce: int, max_fee_wei: int, priority_fee_wei: int
+    ) -> SignedTx:
+        return self.signer.sign_transaction(
+            {
+                "type": 2,
+                "chainId": request.chain_id,
+                "nonce": nonce,
+                "to": request.to,
+                "value": request.value_wei,
+                "data": request.data,
+                "gas": request.gas_limit,
+                "maxFeePerGas": max_fee_wei,
+                "maxPriorityFeePerGas": priority_fee_wei,
+            }
+        )
 
     def _broadcast(self, signed: SignedTx, block: int, deadline: int) -> bool:
         """Send `signed`; True if it is (or may be) out there, False if it was refused for its fees."""
         try:
             self.relay.send(signed.raw, current_block=block, deadline_block=deadline)
         except ReconcileError as e:
-            log.warning("send of %s via %s: %s; looking it up", signed.tx_hash, self.relay.name, e.one_line())
+            log.warning(
+                "send of %s via %s: %s; looking it up",
+                signed.tx_hash,
+                self.relay.name,
+                e.one_line(),
+            )
             if self._known(signed):
                 return True
-            log.warning("%s is unknown after the lost answer; re-sending the identical bytes (same nonce %d)",
-                        signed.tx_hash, signed.nonce)
+            log.warning(
+                "%s is unknown after the lost answer; re-sending the identical bytes (same nonce %d)",
+                signed.tx_hash,
+                signed.nonce,
+            )
             try:
                 self.relay.send(signed.raw, current_block=block, deadline_block=deadline)
             except ReconcileError as again:
-                log.warning("re-send of %s: %s; will check on the next block", signed.tx_hash, again.one_line())
+                log.warning(
+                    "re-send of %s: %s; will check on the next block",
+                    signed.tx_hash,
+                    again.one_line(),
+                )
             except RpcError as refused:
                 return self._refused(signed, refused)
             return True
         except RpcError as e:
             return self._refused(signed, e)
-        log.info("sent %s (nonce %d) via %s: max fee %d wei, tip %d wei", signed.tx_hash, signed.nonce,
-                 self.relay.name, signed.max_fee_wei, signed.priority_fee_wei)
+        log.info(
+            "sent %s (nonce %d) via %s: max fee %d wei, tip %d wei",
+            signed.tx_hash,
+            signed.nonce,
+            self.relay.name,
+            signed.max_fee_wei,
+            signed.priority_fee_wei,
+        )
         return True
 
     def _refused(self, signed: SignedTx, error: RpcError) -> bool:
         message = error.rpc_message.lower()
         if any(p in message for p in _UNDERPRICED):
-            log.warning("%s refused for its fees (%s); will raise them", signed.tx_hash, error.rpc_message)
+            log.warning(
+                "%s refused for its fees (%s); will raise them", signed.tx_hash, error.rpc_message
+            )
             return False
         if "nonce too low" in message:
             return True  # something with this nonce is mined: `_included` decides whose it is
@@ -297,16 +357,26 @@ class Submitter:
                 continue
             self.nonces.settle(nonce)
             if receipt.get("status") != "0x1":
-                raise ExecutionReverted(f"transaction {signed.tx_hash} reverted on chain", reason="reverted",
-                                        tx_hash=signed.tx_hash)
+                raise ExecutionReverted(
+                    f"transaction {signed.tx_hash} reverted on chain",
+                    reason="reverted",
+                    tx_hash=signed.tx_hash,
+                )
             result = SubmitResult(
-                tx_hash=signed.tx_hash, nonce=nonce, block_number=int(receipt["blockNumber"], 16),
+                tx_hash=signed.tx_hash,
+                nonce=nonce,
+                block_number=int(receipt["blockNumber"], 16),
                 gas_used=int(receipt["gasUsed"], 16),
                 effective_gas_price_wei=int(receipt.get("effectiveGasPrice", "0x0"), 16),
-                attempts=tuple(a.tx_hash for a in attempts), receipt=receipt,
+                attempts=tuple(a.tx_hash for a in attempts),
+                receipt=receipt,
             )
-            log.info("included %s in block %d after %d replacement(s)", signed.tx_hash, result.block_number,
-                     result.replacements)
+            log.info(
+                "included %s in block %d after %d replacement(s)",
+                signed.tx_hash,
+                result.block_number,
+                result.replacements,
+            )
             return result
         self.nonces.settle(nonce)
         self.nonces.reconcile()

@@ -45,8 +45,15 @@ class AggregatorClient:
 
     def _request(self, method: str, path: str, what: str, **kwargs: Any) -> dict[str, Any]:
         answer = request_json(
-            self._client, method, self.base_url + path, what=f"{self.name} {what}", idempotent=True,
-            retry=self._retry, auth_hint=self._auth_hint, headers=self._headers, **kwargs,
+            self._client,
+            method,
+            self.base_url + path,
+            what=f"{self.name} {what}",
+            idempotent=True,
+            retry=self._retry,
+            auth_hint=self._auth_hint,
+            headers=self._headers,
+            **kwargs,
         )
         body = answer.body
         if answer.status == 200 and isinstance(body, dict):
@@ -54,7 +61,9 @@ class AggregatorClient:
         detail = _describe(body) or answer.text[:160]
         if answer.status in NO_ROUTE_STATUSES:
             raise NoRoute(redact(f"{self.name} {what}: no route ({detail})"))
-        raise BadQuote(redact(f"{self.name} {what}: unexpected answer HTTP {answer.status} ({detail})"))
+        raise BadQuote(
+            redact(f"{self.name} {what}: unexpected answer HTTP {answer.status} ({detail})")
+        )
 
     def close(self) -> None:
         self._client.close()

@@ -80,7 +80,9 @@ class Quote:
         for name in ("chain_id", "amount_in_raw", "amount_out_raw", "value_wei", "gas_estimate"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise BadQuote(f"{self.source} quote: {name} must be a non-negative int, got {value!r}")
+                raise BadQuote(
+                    f"{self.source} quote: {name} must be a non-negative int, got {value!r}"
+                )
         if self.calldata and not self.calldata.startswith("0x"):
             raise BadQuote(f"{self.source} quote: calldata must be 0x-prefixed hex")
 
@@ -97,7 +99,9 @@ class QuoteSource(Protocol):
 
     name: str
 
-    def quote(self, chain_id: int, token_in: str, token_out: str, amount_in_raw: int, taker: str) -> Quote:
+    def quote(
+        self, chain_id: int, token_in: str, token_out: str, amount_in_raw: int, taker: str
+    ) -> Quote:
         """An executable quote, or `NoRoute`/`TemporaryError`/`ConfigError`."""
         ...
 
@@ -110,7 +114,12 @@ class QuoteFailure:
 
 
 def collect_quotes(
-    sources: Iterable[QuoteSource], chain_id: int, token_in: str, token_out: str, amount_in_raw: int, taker: str
+    sources: Iterable[QuoteSource],
+    chain_id: int,
+    token_in: str,
+    token_out: str,
+    amount_in_raw: int,
+    taker: str,
 ) -> tuple[list[Quote], list[QuoteFailure]]:
     """Ask every source; keep the quotes and say why each other source gave none.
 

@@ -70,13 +70,22 @@ def rank(
     choices = []
     for q in quotes:
         if (q.chain_id, q.token_in.lower(), q.token_out.lower(), q.amount_in_raw) != key:
-            raise BadQuote(f"{q.source} quote is for a different swap than {first.source}'s; compare like with like")
+            raise BadQuote(
+                f"{q.source} quote is for a different swap than {first.source}'s; compare like with like"
+            )
         cost_wei = q.gas_estimate * gas_price_wei + (l1_fee_wei or {}).get(q.source, 0)
         with localcontext(MONEY_CONTEXT) as ctx:
             ctx.rounding = ROUND_CEILING
             cost_out = int((Decimal(cost_wei) * rate_out_raw_per_wei).to_integral_value())
-        choices.append(RouteChoice(q, cost_wei, cost_out, q.amount_out_raw - cost_out,
-                                   min_out(q.amount_out_raw, slippage_bps)))
+        choices.append(
+            RouteChoice(
+                q,
+                cost_wei,
+                cost_out,
+                q.amount_out_raw - cost_out,
+                min_out(q.amount_out_raw, slippage_bps),
+            )
+        )
     choices.sort(key=lambda c: (-c.net_out_raw, c.quote.gas_estimate, c.quote.source))
     return choices
 

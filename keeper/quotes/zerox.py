@@ -42,30 +42,68 @@ class ZeroExSource:
         key = from_env(api_key_env, purpose="0x quotes")
         self.slippage_bps = slippage_bps
         self._http = AggregatorClient(
-            NAME, base_url, headers={"0x-api-key": key, "0x-version": "v2"},
-            auth_hint=f"check the 0x API key in {api_key_env}", timeout_s=timeout_s,
-            retry=retry or RetryPolicy(), client=client,
+            NAME,
+            base_url,
+            headers={"0x-api-key": key, "0x-version": "v2"},
+            auth_hint=f"check the 0x API key in {api_key_env}",
+            timeout_s=timeout_s,
+            retry=retry or RetryPolicy(),
+            client=client,
         )
 
-    def _params(self, chain_id: int, token_in: str, token_out: str, amount_in_raw: int, taker: str) -> dict:
-        return {"chainId": str(chain_id), "sellToken": token_in, "buyToken": token_out,
-                "sellAmount": str(amount_in_raw), "taker": taker, "slippageBps": str(self.slippage_bps)}
+    def _params(
+        self, chain_id: int, token_in: str, token_out: str, amount_in_raw: int, taker: str
+    ) -> dict:
+        return {
+            "chainId": str(chain_id),
+            "sellToken": token_in,
+            "buyToken": token_out,
+            "sellAmount": str(amount_in_raw),
+            "taker": taker,
+            "slippageBps": str(self.slippage_bps),
+        }
 
-    def quote(self, chain_id: int, token_in: str, token_out: str, amount_in_raw: int, taker: str) -> Quote:
-        body = self._http.get("/swap/allowance-holder/quote",
-                              self._params(chain_id, token_in, token_out, amount_in_raw, taker), "quote")
-        return parse_quote(body, chain_id=chain_id, token_in=token_in, token_out=token_out,
-                           amount_in_raw=amount_in_raw)
+    def quote(
+        self, chain_id: int, token_in: str, token_out: str, amount_in_raw: int, taker: str
+    ) -> Quote:
+        body = self._http.get(
+            "/swap/allowance-holder/quote",
+            self._params(chain_id, token_in, token_out, amount_in_raw, taker),
+            "quote",
+        )
+        return parse_quote(
+            body,
+            chain_id=chain_id,
+            token_in=token_in,
+            token_out=token_out,
+            amount_in_raw=amount_in_raw,
+        )
 
-    def price(self, chain_id: int, token_in: str, token_out: str, amount_in_raw: int, taker: str) -> Quote:
-        body = self._http.get("/swap/allowance-holder/price",
-                              self._params(chain_id, token_in, token_out, amount_in_raw, taker), "price")
-        return parse_quote(body, chain_id=chain_id, token_in=token_in, token_out=token_out,
-                           amount_in_raw=amount_in_raw, executable=False)
+    def price(
+        self, chain_id: int, token_in: str, token_out: str, amount_in_raw: int, taker: str
+    ) -> Quote:
+        body = self._http.get(
+            "/swap/allowance-holder/price",
+            self._params(chain_id, token_in, token_out, amount_in_raw, taker),
+            "price",
+        )
+        return parse_quote(
+            body,
+            chain_id=chain_id,
+            token_in=token_in,
+            token_out=token_out,
+            amount_in_raw=amount_in_raw,
+            executable=False,
+        )
 
 
 def parse_quote(
-    body: dict[str, Any], *, chain_id: int, token_in: str, token_out: str, amount_in_raw: int,
+    body: dict[str, Any],
+    *,
+    chain_id: int,
+    token_in: str,
+    token_out: str,
+    amount_in_raw: int,
     executable: bool = True,
 ) -> Quote:
     """A quote (or, with `executable=False`, a price) answer -> `Quote`."""
@@ -73,9 +111,13 @@ def parse_quote(
         raise NoRoute(f"{NAME}: no liquidity for {token_in} -> {token_out}")
     for key, expected in (("sellToken", token_in), ("buyToken", token_out)):
         if str(body.get(key, "")).lower() != expected.lower():
-            raise BadQuote(f"{NAME}: answer's {key} {body.get(key)} is not the requested {expected}")
+            raise BadQuote(
+                f"{NAME}: answer's {key} {body.get(key)} is not the requested {expected}"
+            )
     if raw_int(body.get("sellAmount"), "sellAmount", NAME) != amount_in_raw:
-        raise BadQuote(f"{NAME}: answer sells {body.get('sellAmount')}, not the requested {amount_in_raw}")
+        raise BadQuote(
+            f"{NAME}: answer sells {body.get('sellAmount')}, not the requested {amount_in_raw}"
+        )
     issues = body.get("issues") or {}
     allowance = issues.get("allowance") if isinstance(issues, dict) else None
     spender = (allowance or {}).get("spender") or body.get("allowanceTarget") or ""
@@ -90,10 +132,17 @@ def parse_quote(
         gas = raw_int(tx.get("gas"), "transaction.gas", NAME)
     min_buy = body.get("minBuyAmount")
     return Quote(
-        source=NAME, chain_id=chain_id, token_in=checksum(token_in, "token_in"),
-        token_out=checksum(token_out, "token_out"), amount_in_raw=amount_in_raw,
-        amount_out_raw=raw_int(body.get("buyAmount"), "buyAmount", NAME), router=router,
-        spender=checksum(spender, f"{NAME} spender") if spender else "", calldata=calldata, value_wei=value,
-        gas_estimate=gas, source_min_out_raw=raw_int(min_buy, "minBuyAmount", NAME) if min_buy else None,
+        source=NAME,
+        chain_id=chain_id,
+        token_in=checksum(token_in, "token_in"),
+        token_out=checksum(token_out, "token_out"),
+        amount_in_raw=amount_in_raw,
+        amount_out_raw=raw_int(body.get("buyAmount"), "buyAmount", NAME),
+        router=router,
+        spender=checksum(spender, f"{NAME} spender") if spender else "",
+        calldata=calldata,
+        value_wei=value,
+        gas_estimate=gas,
+        source_min_out_raw=raw_int(min_buy, "minBuyAmount", NAME) if min_buy else None,
         quote_id=body.get("zid"),
     )

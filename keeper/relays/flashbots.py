@@ -135,14 +135,18 @@ def parse_call_bundle(result: dict[str, Any]) -> BundleSimulation:
     """`eth_callBundle`'s result (decimal strings for wei, numbers for gas) -> `BundleSimulation`."""
     txs = tuple(
         BundleTxResult(
-            tx_hash=r["txHash"], gas_used=int(r.get("gasUsed", 0)),
+            tx_hash=r["txHash"],
+            gas_used=int(r.get("gasUsed", 0)),
             error=(r.get("error") or r.get("revert")) or None,
         )
         for r in result.get("results", [])
     )
     return BundleSimulation(
-        bundle_hash=result.get("bundleHash", ""), results=txs, total_gas_used=int(result.get("totalGasUsed", 0)),
-        coinbase_diff_wei=int(result.get("coinbaseDiff", "0")), state_block=int(result.get("stateBlockNumber", 0)),
+        bundle_hash=result.get("bundleHash", ""),
+        results=txs,
+        total_gas_used=int(result.get("totalGasUsed", 0)),
+        coinbase_diff_wei=int(result.get("coinbaseDiff", "0")),
+        state_block=int(result.get("stateBlockNumber", 0)),
     )
 
 
@@ -173,12 +177,20 @@ class BundleRelay:
     # JSON-RPC ----------------------------------------------------------------------------------
 
     def _call(self, method: str, params: list[Any], *, idempotent: bool) -> Any:
-        body = json.dumps({"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": params},
-                          separators=(",", ":"))
+        body = json.dumps(
+            {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": params},
+            separators=(",", ":"),
+        )
         answer = request_json(
-            self._client, "POST", self.url, what=f"relay {method}", idempotent=idempotent, retry=self._retry,
+            self._client,
+            "POST",
+            self.url,
+            what=f"relay {method}",
+            idempotent=idempotent,
+            retry=self._retry,
             auth_hint="the relay refused the X-Flashbots-Signature; check the reputation key",
-            content=body.encode(), headers={"content-type": "application/json", HEADER: self.auth.header(body)},
+            content=body.encode(),
+            headers={"content-type": "application/json", HEADER: self.auth.header(body)},
         )
         payload = answer.body
         if not isinstance(payload, dict):
@@ -191,11 +203,19 @@ class BundleRelay:
         return payload.get("result")
 
     def send_bundle(
-        self, raw_txs: Sequence[bytes], block: int, *, min_timestamp: int | None = None,
-        max_timestamp: int | None = None, reverting_tx_hashes: Sequence[str] = (),
+        self,
+        raw_txs: Sequence[bytes],
+        block: int,
+        *,
+        min_timestamp: int | None = None,
+        max_timestamp: int | None = None,
+        reverting_tx_hashes: Sequence[str] = (),
     ) -> str:
         """`eth_sendBundle` for `block`; returns the bundle hash. Sent once (see the module doc)."""
-        params: dict[str, Any] = {"txs": ["0x" + tx.hex() for tx in raw_txs], "blockNumber": hex(block)}
+        params: dict[str, Any] = {
+            "txs": ["0x" + tx.hex() for tx in raw_txs],
+            "blockNumber": hex(block),
+        }
         if min_timestamp is not None:
             params["minTimestamp"] = min_timestamp
         if max_timestamp is not None:
@@ -207,12 +227,22 @@ class BundleRelay:
         result = self._call("eth_sendBundle", [params], idempotent=False)
         return str((result or {}).get("bundleHash", ""))
 
-    def call_bundle(self, raw_txs: Sequence[bytes], block: int, *, state_block: str | int = "latest") -> BundleSimulation:
+    def call_bundle(
+        self, raw_txs: Sequence[bytes], block: int, *, state_block: str | int = "latest"
+    ) -> BundleSimulation:
         """`eth_callBundle`: simulate the bundle as if in `block` on top of `state_block`."""
         state = hex(state_block) if isinstance(state_block, int) else state_block
-        result = self._call("eth_callBundle", [{"txs": ["0x" + tx.hex() for tx in raw_txs],
-                                                "blockNumber": hex(block), "stateBlockNumber": state}],
-                            idempotent=True)
+        result = self._call(
+            "eth_callBundle",
+            [
+                {
+                    "txs": ["0x" + tx.hex() for tx in raw_txs],
+                    "blockNumber": hex(block),
+                    "stateBlockNumber": state,
+                }
+            ],
+            idempotent=True,
+        )
         return parse_call_bundle(result)
 
     # Relay protocol ----------------------------------------------------------------------------

@@ -80,8 +80,14 @@ class PrivateRpcRelay:
         return self.status_detail(tx_hash).status
 
     def status_detail(self, tx_hash: str) -> PrivateTxStatus:
-        answer = request_json(self._client, "GET", self.status_url + tx_hash, what=f"{self.name} status",
-                              idempotent=True, retry=self._retry)
+        answer = request_json(
+            self._client,
+            "GET",
+            self.status_url + tx_hash,
+            what=f"{self.name} status",
+            idempotent=True,
+            retry=self._retry,
+        )
         if answer.status == 404:
             return parse_status({"status": "UNKNOWN"})
         if answer.status != 200:
@@ -126,7 +132,9 @@ class MevBlocker(PrivateRpcRelay):
         **kwargs: Any,
     ) -> None:
         if endpoint not in self.ENDPOINTS:
-            raise ValueError(f"MEV Blocker endpoint {endpoint!r}: use one of {', '.join(self.ENDPOINTS)}")
+            raise ValueError(
+                f"MEV Blocker endpoint {endpoint!r}: use one of {', '.join(self.ENDPOINTS)}"
+            )
         url = f"{base_url.rstrip('/')}/{endpoint}"
         if options:
             url += "?" + urlencode(options, doseq=True)

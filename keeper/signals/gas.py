@@ -63,10 +63,14 @@ class FeeHistory:
                 f"fee history: {len(self.base_fees_wei)} base fees for {blocks} blocks (want blocks + 1)"
             )
         if self.rewards_wei and len(self.rewards_wei) != blocks:
-            raise ValueError(f"fee history: {len(self.rewards_wei)} reward rows for {blocks} blocks")
+            raise ValueError(
+                f"fee history: {len(self.rewards_wei)} reward rows for {blocks} blocks"
+            )
         if any(len(row) != len(self.percentiles) for row in self.rewards_wei):
             raise ValueError("fee history: each reward row needs one entry per percentile")
-        if any(fee < 0 for fee in self.base_fees_wei) or any(r < 0 for row in self.rewards_wei for r in row):
+        if any(fee < 0 for fee in self.base_fees_wei) or any(
+            r < 0 for row in self.rewards_wei for r in row
+        ):
             raise ValueError("fee history: fees cannot be negative")
 
     @property
@@ -87,10 +91,19 @@ def next_base_fee(parent_base_fee_wei: int, parent_gas_used: int, parent_gas_lim
         return parent_base_fee_wei
     if parent_gas_used > target:
         delta = max(
-            parent_base_fee_wei * (parent_gas_used - target) // target // BASE_FEE_MAX_CHANGE_DENOMINATOR, 1
+            parent_base_fee_wei
+            * (parent_gas_used - target)
+            // target
+            // BASE_FEE_MAX_CHANGE_DENOMINATOR,
+            1,
         )
         return parent_base_fee_wei + delta
-    delta = parent_base_fee_wei * (target - parent_gas_used) // target // BASE_FEE_MAX_CHANGE_DENOMINATOR
+    delta = (
+        parent_base_fee_wei
+        * (target - parent_gas_used)
+        // target
+        // BASE_FEE_MAX_CHANGE_DENOMINATOR
+    )
     return parent_base_fee_wei - delta
 
 
@@ -152,7 +165,9 @@ def suggest_fees(
     if history.rewards_wei and history.percentiles:
         index = len(history.percentiles) // 2 if reward_index is None else reward_index
         if not 0 <= index < len(history.percentiles):
-            raise ValueError(f"reward_index {index} is outside the {len(history.percentiles)} percentiles asked for")
+            raise ValueError(
+                f"reward_index {index} is outside the {len(history.percentiles)} percentiles asked for"
+            )
         samples = sorted(
             row[index]
             for row, ratio in zip(history.rewards_wei, history.gas_used_ratios, strict=True)
@@ -202,7 +217,9 @@ def tx_cost_wei(gas_units: int, fee_per_gas_wei: int, l1_fee_wei: int = 0) -> in
     return gas_units * fee_per_gas_wei + l1_fee_wei
 
 
-def arbitrum_split(gas_estimate: int, gas_estimate_for_l1: int, base_fee_wei: int) -> tuple[int, int]:
+def arbitrum_split(
+    gas_estimate: int, gas_estimate_for_l1: int, base_fee_wei: int
+) -> tuple[int, int]:
     """NodeInterface.gasEstimateComponents -> (L2 execution gas, L1 data fee in wei).
 
     Arbitrum charges the L1 data as extra L2 gas units (`gasEstimateForL1`) at the L2 base fee, so
@@ -233,7 +250,12 @@ class GasCaps:
     emergency_max_usd_per_tx: Decimal = Decimal(200)
 
     def __post_init__(self) -> None:
-        for name in ("max_fee_gwei", "max_usd_per_tx", "emergency_max_fee_gwei", "emergency_max_usd_per_tx"):
+        for name in (
+            "max_fee_gwei",
+            "max_usd_per_tx",
+            "emergency_max_fee_gwei",
+            "emergency_max_usd_per_tx",
+        ):
             value = getattr(self, name)
             if isinstance(value, float) or not isinstance(value, Decimal | int):
                 raise ConfigError(f"gas cap {name}: use a decimal number such as 50, not {value!r}")
@@ -336,8 +358,15 @@ def decide(
         priority = min(suggestion.priority_fee_wei, max_fee)
         worst = tx_cost_wei(gas_units, max_fee, l1_fee_wei)
         return GasDecision(
-            verdict, reason, max_fee, priority, expected_wei, expected_usd, worst,
-            wei_to_usd(worst, eth_usd), ceiling.wei_per_gas,
+            verdict,
+            reason,
+            max_fee,
+            priority,
+            expected_wei,
+            expected_usd,
+            worst,
+            wei_to_usd(worst, eth_usd),
+            ceiling.wei_per_gas,
         )
 
     normal = fee_ceiling(caps, gas_units=gas_units, eth_usd=eth_usd, l1_fee_wei=l1_fee_wei)
@@ -350,14 +379,20 @@ def decide(
 
     over = _over_reason(normal, expected_fee, expected_usd)
     if critical:
-        emergency = fee_ceiling(caps, gas_units=gas_units, eth_usd=eth_usd, l1_fee_wei=l1_fee_wei, emergency=True)
+        emergency = fee_ceiling(
+            caps, gas_units=gas_units, eth_usd=eth_usd, l1_fee_wei=l1_fee_wei, emergency=True
+        )
         if expected_fee <= emergency.wei_per_gas:
             reason = (
                 f"critical drift: {over}, acting within the emergency caps "
                 f"({emergency.cap_gwei} gwei / ${emergency.cap_usd})"
             )
             return acting(emergency, GasVerdict.ACT_EMERGENCY, reason)
-        over = "critical drift, but " + _over_reason(emergency, expected_fee, expected_usd) + " (emergency caps)"
+        over = (
+            "critical drift, but "
+            + _over_reason(emergency, expected_fee, expected_usd)
+            + " (emergency caps)"
+        )
         normal = emergency
     verdict = GasVerdict.DEFER_USD_CAP if normal.binding == "usd cap" else GasVerdict.DEFER_GWEI_CAP
     return GasDecision(
@@ -376,7 +411,11 @@ def _over_reason(ceiling: FeeCeiling, expected_fee: int, expected_usd: Decimal) 
 
 
 def bump_fees(
-    max_fee_wei: int, priority_fee_wei: int, *, cap_wei: int, bump_bps: int = MIN_REPLACEMENT_BUMP_BPS
+    max_fee_wei: int,
+    priority_fee_wei: int,
+    *,
+    cap_wei: int,
+    bump_bps: int = MIN_REPLACEMENT_BUMP_BPS,
 ) -> tuple[int, int] | None:
     """Fees for a replacement transaction (same nonce), or None if the cap does not allow one.
 
@@ -418,8 +457,12 @@ def cost_benefit(
 ) -> CostBenefit:
     """Act only when the benefit (drift removed, yield gained, loss avoided; USD) is worth more
     than gas plus expected slippage plus a required edge (USD)."""
-    for name, value in (("benefit_usd", benefit_usd), ("gas_usd", gas_usd),
-                        ("slippage_usd", slippage_usd), ("min_edge_usd", min_edge_usd)):
+    for name, value in (
+        ("benefit_usd", benefit_usd),
+        ("gas_usd", gas_usd),
+        ("slippage_usd", slippage_usd),
+        ("min_edge_usd", min_edge_usd),
+    ):
         if isinstance(value, float):
             raise TypeError(f"{name} is never a float: pass a Decimal")
         if value < 0:
@@ -428,8 +471,16 @@ def cost_benefit(
         cost = gas_usd + slippage_usd
         net = benefit_usd - cost
     if net > min_edge_usd:
-        return CostBenefit(True, net, f"benefit ${round_usd(benefit_usd)} beats cost ${round_usd(cost)} "
-                                      f"(gas ${round_usd(gas_usd)} + slippage ${round_usd(slippage_usd)})")
-    return CostBenefit(False, net, f"not worth it: benefit ${round_usd(benefit_usd)} vs cost ${round_usd(cost)} "
-                                   f"(gas ${round_usd(gas_usd)} + slippage ${round_usd(slippage_usd)})"
-                                   + (f" + edge ${round_usd(min_edge_usd)}" if min_edge_usd else ""))
+        return CostBenefit(
+            True,
+            net,
+            f"benefit ${round_usd(benefit_usd)} beats cost ${round_usd(cost)} "
+            f"(gas ${round_usd(gas_usd)} + slippage ${round_usd(slippage_usd)})",
+        )
+    return CostBenefit(
+        False,
+        net,
+        f"not worth it: benefit ${round_usd(benefit_usd)} vs cost ${round_usd(cost)} "
+        f"(gas ${round_usd(gas_usd)} + slippage ${round_usd(slippage_usd)})"
+        + (f" + edge ${round_usd(min_edge_usd)}" if min_edge_usd else ""),
+    )

@@ -18,7 +18,9 @@ CONTRACTS = Path(__file__).resolve().parent / "contracts"
 @cache
 def compile_standin(name: str) -> tuple[list, str]:
     """ABI and creation bytecode of `tests/adapters/contracts/<name>.vy` (test-only contracts)."""
-    out = vyper.compile_code((CONTRACTS / f"{name}.vy").read_text(), output_formats=["abi", "bytecode"])
+    out = vyper.compile_code(
+        (CONTRACTS / f"{name}.vy").read_text(), output_formats=["abi", "bytecode"]
+    )
     return out["abi"], out["bytecode"]
 
 
@@ -31,10 +33,19 @@ def deploy(rpc: RpcClient, account, abi: list, bytecode: str, *args) -> str:
     """Deploy with `account` (automine on) and return the new contract's address."""
     data = bytecode + encode(constructor_types(abi), list(args)).hex()
     nonce = rpc.get_transaction_count(account.address)
-    signed = account.sign_transaction({
-        "type": 2, "chainId": rpc.chain_id(), "nonce": nonce, "to": None, "value": 0, "data": data,
-        "gas": 5_000_000, "maxFeePerGas": 100 * 10**9, "maxPriorityFeePerGas": 10**9,
-    })
+    signed = account.sign_transaction(
+        {
+            "type": 2,
+            "chainId": rpc.chain_id(),
+            "nonce": nonce,
+            "to": None,
+            "value": 0,
+            "data": data,
+            "gas": 5_000_000,
+            "maxFeePerGas": 100 * 10**9,
+            "maxPriorityFeePerGas": 10**9,
+        }
+    )
     receipt = wait_receipt(rpc, rpc.send_raw_transaction(signed.raw_transaction))
     assert receipt and receipt["status"] == "0x1", receipt
     return to_checksum_address(receipt["contractAddress"])

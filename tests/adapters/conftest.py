@@ -39,8 +39,9 @@ class Devnet:
     client: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30), repr=False)
 
     def rpc(self, method: str, *params: object) -> object:
-        body = self.client.post(self.url, json={"jsonrpc": "2.0", "id": 1, "method": method,
-                                                "params": list(params)}).json()
+        body = self.client.post(
+            self.url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}
+        ).json()
         if "error" in body:
             raise AssertionError(f"{method}: {body['error']}")
         return body["result"]
@@ -68,10 +69,15 @@ def _free_port() -> int:
 def anvil_node():
     binary = _anvil_binary()
     if binary is None:
-        pytest.skip("anvil is not installed: run `make install` (it comes from npm @foundry-rs/anvil)")
+        pytest.skip(
+            "anvil is not installed: run `make install` (it comes from npm @foundry-rs/anvil)"
+        )
     port = _free_port()
-    process = subprocess.Popen([str(binary), "--port", str(port), "--silent"], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [str(binary), "--port", str(port), "--silent"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     node = Devnet(f"http://127.0.0.1:{port}", 31337)
     try:
         for _ in range(100):
@@ -133,7 +139,9 @@ def keeper_signer(keeper, tmp_path, monkeypatch):
     from keeper.execution.signer import PASSWORD_ENV, KeystoreSigner
 
     path = tmp_path / "keeper-keystore.json"
-    path.write_text(json.dumps(Account.encrypt(keeper.key, "keeper-test-password", iterations=2**10)))
+    path.write_text(
+        json.dumps(Account.encrypt(keeper.key, "keeper-test-password", iterations=2**10))
+    )
     monkeypatch.setenv(PASSWORD_ENV, "keeper-test-password")
     return KeystoreSigner.from_keystore(path)
 
@@ -141,7 +149,9 @@ def keeper_signer(keeper, tmp_path, monkeypatch):
 @pytest.fixture
 def shared_data():
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"the shared reference data is absent ({SHARED_DATA.resolve()}); it lives beside the repo")
+        pytest.skip(
+            f"the shared reference data is absent ({SHARED_DATA.resolve()}); it lives beside the repo"
+        )
     return SHARED_DATA
 
 

@@ -11,18 +11,45 @@ from keeper.chain.rpc import RpcClient, tx_hash_of
 from keeper.devnet.relay import LocalRelay, decode_raw_tx
 from keeper.errors import ConfigError
 from keeper.relays.base import Relay, RelayStatus
-from keeper.relays.flashbots import HEADER, BundleRelay, FlashbotsAuth, bundle_hash, recover_header_signer
+from keeper.relays.flashbots import (
+    HEADER,
+    BundleRelay,
+    FlashbotsAuth,
+    bundle_hash,
+    recover_header_signer,
+)
 from keeper.relays.private import FlashbotsProtect, MevBlocker, parse_status
 from keeper.relays.public import PublicMempool
 
 GWEI = 10**9
 
 
-def transfer(account, nonce, *, tip=GWEI, max_fee=100 * GWEI, to="0x" + "11" * 20, value=1, data="0x", gas=21_000):
-    return bytes(account.sign_transaction({
-        "type": 2, "chainId": 31337, "nonce": nonce, "to": to, "value": value, "data": data, "gas": gas,
-        "maxFeePerGas": max_fee, "maxPriorityFeePerGas": tip,
-    }).raw_transaction)
+def transfer(
+    account,
+    nonce,
+    *,
+    tip=GWEI,
+    max_fee=100 * GWEI,
+    to="0x" + "11" * 20,
+    value=1,
+    data="0x",
+    gas=21_000,
+):
+    return bytes(
+        account.sign_transaction(
+            {
+                "type": 2,
+                "chainId": 31337,
+                "nonce": nonce,
+                "to": to,
+                "value": value,
+                "data": data,
+                "gas": gas,
+                "maxFeePerGas": max_fee,
+                "maxPriorityFeePerGas": tip,
+            }
+        ).raw_transaction
+    )
 
 
 @pytest.fixture
@@ -42,10 +69,20 @@ def block_of(devnet, raw):
 
 # authentication -------------------------------------------------------------------------------
 
+
 def test_auth_header__any_body__signed_as_the_flashbots_docs_say(reputation, shared_data):
     body = '{"jsonrpc":"2.0","method":"eth_sendBundle","params":[],"id":1}'
-    auth = FlashbotsAuth(type("S", (), {"address": reputation.address, "sign_text": lambda self, t: "0x" + bytes(
-        reputation.sign_message(encode_defunct(text=t)).signature).hex()})())
+    auth = FlashbotsAuth(
+        type(
+            "S",
+            (),
+            {
+                "address": reputation.address,
+                "sign_text": lambda self, t: "0x"
+                + bytes(reputation.sign_message(encode_defunct(text=t)).signature).hex(),
+            },
+        )()
+    )
     address, signature = auth.header(body).split(":")
     spec = json.loads((shared_data / "api-samples" / "flashbots-auth-header.json").read_text())
     assert spec["header_format"].startswith(HEADER)
@@ -63,7 +100,10 @@ def test_recover_header__tampered_body__other_signer():
 
 # bundles --------------------------------------------------------------------------------------
 
-def test_bundle__sent_for_next_block__included_exactly_there(devnet, relay, keeper, reputation, monkeypatch):
+
+def test_bundle__sent_for_next_block__included_exactly_there(
+    devnet, relay, keeper, reputation, monkeypatch
+):
     monkeypatch.setenv("KEEPER_FLASHBOTS_KEY", "0x" + bytes(reputation.key).hex())
     client = BundleRelay(FlashbotsAuth.from_env(), url=relay.url)
     assert isinstance(client, Relay)
@@ -139,14 +179,17 @@ def test_call_bundle__reverting_second_tx__reported(devnet, relay, keeper):
     devnet.rpc("anvil_setCode", "0x" + "22" * 20, "0x60006000fd")
     client = BundleRelay(FlashbotsAuth.ephemeral(), url=relay.url)
     n = nonce_of(devnet, keeper)
-    sim = client.call_bundle([transfer(keeper, n), transfer(keeper, n + 1, to="0x" + "22" * 20, gas=60_000)],
-                             devnet.block_number() + 1)
+    sim = client.call_bundle(
+        [transfer(keeper, n), transfer(keeper, n + 1, to="0x" + "22" * 20, gas=60_000)],
+        devnet.block_number() + 1,
+    )
     assert not sim.ok
     assert sim.results[0].error is None and sim.results[0].gas_used == 21_000
     assert sim.results[1].error == "execution reverted"
 
 
 # private RPCs ---------------------------------------------------------------------------------
+
 
 def test_protect__private_tx__hidden_until_mined_then_included(devnet, relay, keeper):
     client = FlashbotsProtect(rpc_url=relay.protect_url, status_url=relay.status_url)
@@ -162,8 +205,11 @@ def test_protect__private_tx__hidden_until_mined_then_included(devnet, relay, ke
 def test_protect__reverting_tx__never_lands_then_fails(devnet, relay, keeper):
     devnet.rpc("anvil_setCode", "0x" + "22" * 20, "0x60006000fd")
     client = FlashbotsProtect(rpc_url=relay.protect_url, status_url=relay.status_url)
-    tx_hash = client.send(transfer(keeper, nonce_of(devnet, keeper), to="0x" + "22" * 20, gas=60_000),
-                          current_block=0, deadline_block=0)
+    tx_hash = client.send(
+        transfer(keeper, nonce_of(devnet, keeper), to="0x" + "22" * 20, gas=60_000),
+        current_block=0,
+        deadline_block=0,
+    )
     relay.mine_block()
     detail = client.status_detail(tx_hash)
     assert (detail.status, detail.sim_error) == (RelayStatus.PENDING, "execution reverted")
@@ -174,7 +220,9 @@ def test_protect__reverting_tx__never_lands_then_fails(devnet, relay, keeper):
 
 def test_protect__zero_tip__not_included(devnet, relay, keeper):
     client = FlashbotsProtect(rpc_url=relay.protect_url, status_url=relay.status_url)
-    tx_hash = client.send(transfer(keeper, nonce_of(devnet, keeper), tip=0), current_block=0, deadline_block=0)
+    tx_hash = client.send(
+        transfer(keeper, nonce_of(devnet, keeper), tip=0), current_block=0, deadline_block=0
+    )
     relay.mine_block()
     assert client.status_detail(tx_hash).sim_error.startswith("zero priority fee")
 
@@ -183,7 +231,9 @@ def test_protect__same_nonce_replacement__old_cancelled_new_included(devnet, rel
     client = FlashbotsProtect(rpc_url=relay.protect_url, status_url=relay.status_url)
     n = nonce_of(devnet, keeper)
     old = client.send(transfer(keeper, n, tip=GWEI), current_block=0, deadline_block=0)
-    new = client.send(transfer(keeper, n, tip=2 * GWEI, max_fee=113 * GWEI), current_block=0, deadline_block=0)
+    new = client.send(
+        transfer(keeper, n, tip=2 * GWEI, max_fee=113 * GWEI), current_block=0, deadline_block=0
+    )
     relay.mine_block()
     assert (client.status(old), client.status(new)) == (RelayStatus.CANCELLED, RelayStatus.INCLUDED)
 
@@ -212,6 +262,7 @@ def test_status__protect_samples__parsed(shared_data):
 
 # public mempool -------------------------------------------------------------------------------
 
+
 def test_public__automine_off__pending_then_included(devnet, relay, keeper, node):
     client = PublicMempool(node)
     raw = transfer(keeper, nonce_of(devnet, keeper))
@@ -223,7 +274,9 @@ def test_public__automine_off__pending_then_included(devnet, relay, keeper, node
 
 def test_relay_proxy__evm_mine__mines_through_relay(devnet, relay, keeper):
     client = FlashbotsProtect(rpc_url=relay.protect_url, status_url=relay.status_url)
-    tx_hash = client.send(transfer(keeper, nonce_of(devnet, keeper)), current_block=0, deadline_block=0)
+    tx_hash = client.send(
+        transfer(keeper, nonce_of(devnet, keeper)), current_block=0, deadline_block=0
+    )
     RpcClient(relay.rpc_url).call("evm_mine")
     assert client.status(tx_hash) is RelayStatus.INCLUDED
 
@@ -232,4 +285,11 @@ def test_decode_raw_tx__eip1559__fields_and_sender(keeper):
     raw = transfer(keeper, 7, tip=3, max_fee=9, value=5, data="0xabcd", gas=50_000)
     d = decode_raw_tx(raw)
     assert (d.sender, d.nonce, d.priority_fee, d.max_fee, d.value, d.data, d.gas) == (
-        keeper.address, 7, 3, 9, 5, "0xabcd", 50_000)
+        keeper.address,
+        7,
+        3,
+        9,
+        5,
+        "0xabcd",
+        50_000,
+    )

@@ -13,10 +13,18 @@ FAST = RetryPolicy(attempts=6, base_delay_s=0.0, max_delay_s=0.0)
 
 
 def signed_transfer(account, nonce, *, max_fee=10**10, tip=10**9, chain_id=31337):
-    return account.sign_transaction({
-        "type": 2, "chainId": chain_id, "nonce": nonce, "to": "0x" + "11" * 20, "value": 1,
-        "gas": 21_000, "maxFeePerGas": max_fee, "maxPriorityFeePerGas": tip,
-    })
+    return account.sign_transaction(
+        {
+            "type": 2,
+            "chainId": chain_id,
+            "nonce": nonce,
+            "to": "0x" + "11" * 20,
+            "value": 1,
+            "gas": 21_000,
+            "maxFeePerGas": max_fee,
+            "maxPriorityFeePerGas": tip,
+        }
+    )
 
 
 def test_reads__thirty_percent_faults__all_succeed_with_warnings(devnet, caplog):
@@ -90,3 +98,31 @@ def test_eth_call__revert__rpc_error_with_data(devnet):
     devnet.rpc("anvil_setCode", "0x" + "22" * 20, "0x60006000fd")
     with pytest.raises(RpcError, match="revert"):
         RpcClient(devnet.url).eth_call({"to": "0x" + "22" * 20, "data": "0x"})
+
+
+def test_web3_provider__faulty_proxy__reads_retried_sends_not(devnet, keeper):
+    from web3 import Web3
+
+    from keeper.chain.web3_provider import KeeperProvider
+
+    with FaultyProxy(devnet.url, rate=0.3, seed=3, kinds=["429", "503", "reset"]) as proxy:
+        w3 = Web3(KeeperProvider(RpcClient(proxy.url, retry=FAST)))
+        assert [w3.eth.chain_id for _ in range(20)] == [31337] * 20
+        assert proxy.faults()
+    with FaultyProxy(devnet.url, rate=1.0, kinds=["502_after"]) as proxy:
+        w3 = Web3(KeeperProvider(RpcClient(proxy.url, retry=FAST)))
+        with pytest.raises(SendOutcomeUnknown):
+            w3.eth.send_raw_transaction(signed_transfer(keeper, 0).raw_transaction)
+        assert len(proxy.events) == 1
+
+
+def test_web3_provider__revert__contract_logic_error(devnet):
+    from web3 import Web3
+    from web3.exceptions import ContractLogicError
+
+    from keeper.chain.web3_provider import KeeperProvider
+
+    devnet.rpc("anvil_setCode", "0x" + "22" * 20, "0x60006000fd")
+    w3 = Web3(KeeperProvider(RpcClient(devnet.url)))
+    with pytest.raises(ContractLogicError):
+        w3.eth.call({"to": "0x" + "22" * 20, "data": "0x"})

@@ -25,12 +25,24 @@ from keeper.secrets import install_log_filter
 PLANTED_KEY = "0x8f3c2b7e5d1a4c6b9e0f2a3d5c7b9e1f3a5c7e9b1d3f5a7c9e1b3d5f7a9c1e3b"
 PLANTED_PASSWORD = "planted-Password-7f2c1e"
 PLANTED_REPUTATION = "0x1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f901"
-PLANTED_API_KEYS = {"ONEINCH_API_KEY": "planted-1inch-key-a81f", "ZEROX_API_KEY": "planted-0x-key-c42d"}
-WETH, USDC = "0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2", "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48"
+PLANTED_API_KEYS = {
+    "ONEINCH_API_KEY": "planted-1inch-key-a81f",
+    "ZEROX_API_KEY": "planted-0x-key-c42d",
+}
+WETH, USDC = (
+    "0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2",
+    "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48",
+)
 
 
 def planted_values():
-    values = [PLANTED_KEY, PLANTED_KEY[2:], PLANTED_PASSWORD, PLANTED_REPUTATION, PLANTED_REPUTATION[2:]]
+    values = [
+        PLANTED_KEY,
+        PLANTED_KEY[2:],
+        PLANTED_PASSWORD,
+        PLANTED_REPUTATION,
+        PLANTED_REPUTATION[2:],
+    ]
     return values + list(PLANTED_API_KEYS.values())
 
 
@@ -60,11 +72,15 @@ def logs():
     root.setLevel(old_level)
 
 
-def test_secrets__planted_everywhere__found_nowhere(devnet, node, tmp_path, monkeypatch, logs, capsys):
+def test_secrets__planted_everywhere__found_nowhere(
+    devnet, node, tmp_path, monkeypatch, logs, capsys
+):
     account = Account.from_key(PLANTED_KEY)
     devnet.rpc("anvil_setBalance", account.address, hex(10**20))
     keystore = tmp_path / "planted.json"
-    keystore.write_text(json.dumps(Account.encrypt(PLANTED_KEY, PLANTED_PASSWORD, iterations=2**10)))
+    keystore.write_text(
+        json.dumps(Account.encrypt(PLANTED_KEY, PLANTED_PASSWORD, iterations=2**10))
+    )
     monkeypatch.setenv(PASSWORD_ENV, PLANTED_PASSWORD)
     monkeypatch.setenv("KEEPER_FLASHBOTS_KEY", PLANTED_REPUTATION)
     for name, value in PLANTED_API_KEYS.items():
@@ -73,23 +89,43 @@ def test_secrets__planted_everywhere__found_nowhere(devnet, node, tmp_path, monk
     fast = RetryPolicy(attempts=2, base_delay_s=0, max_delay_s=0)
 
     signer = KeystoreSigner.from_keystore(keystore)
-    with LocalRelay(devnet.url) as relay, LocalAggregators(
-        fixed_rate_price_fn({(WETH, USDC): Fraction(3000)}, router="0x" + "ab" * 20),
-        oneinch_key=PLANTED_API_KEYS["ONEINCH_API_KEY"], zerox_key="the-server-wants-another-key",
-    ) as aggregators:
+    with (
+        LocalRelay(devnet.url) as relay,
+        LocalAggregators(
+            fixed_rate_price_fn({(WETH, USDC): Fraction(3000)}, router="0x" + "ab" * 20),
+            oneinch_key=PLANTED_API_KEYS["ONEINCH_API_KEY"],
+            zerox_key="the-server-wants-another-key",
+        ) as aggregators,
+    ):
         # the happy paths, at DEBUG
-        OneInchSource(base_url=aggregators.base_url("1inch"), retry=fast).quote(1, WETH, USDC, 10**18, account.address)
+        OneInchSource(base_url=aggregators.base_url("1inch"), retry=fast).quote(
+            1, WETH, USDC, 10**18, account.address
+        )
         auth = FlashbotsAuth.from_env()
-        for relay_client in (FlashbotsProtect(rpc_url=relay.protect_url, status_url=relay.status_url),
-                             BundleRelay(auth, url=relay.url)):
-            Submitter(node, relay_client, signer, clock=Clock(relay), policy=SubmitPolicy(deadline_blocks=5)).submit(
-                TxRequest(31337, "0x" + "11" * 20, "0x", 21_000, 1), max_fee_wei=10**10,
-                priority_fee_wei=10**9, cap_wei=5 * 10**10)
-        logging.getLogger("careless.plugin").debug("careless dump: key=%s password=%s", PLANTED_KEY,
-                                                   PLANTED_PASSWORD)
+        for relay_client in (
+            FlashbotsProtect(rpc_url=relay.protect_url, status_url=relay.status_url),
+            BundleRelay(auth, url=relay.url),
+        ):
+            Submitter(
+                node,
+                relay_client,
+                signer,
+                clock=Clock(relay),
+                policy=SubmitPolicy(deadline_blocks=5),
+            ).submit(
+                TxRequest(31337, "0x" + "11" * 20, "0x", 21_000, 1),
+                max_fee_wei=10**10,
+                priority_fee_wei=10**9,
+                cap_wei=5 * 10**10,
+            )
+        logging.getLogger("careless.plugin").debug(
+            "careless dump: key=%s password=%s", PLANTED_KEY, PLANTED_PASSWORD
+        )
         # the failure paths
         try:
-            ZeroExSource(base_url=aggregators.base_url("0x"), retry=fast).quote(1, WETH, USDC, 10**18, account.address)
+            ZeroExSource(base_url=aggregators.base_url("0x"), retry=fast).quote(
+                1, WETH, USDC, 10**18, account.address
+            )
         except ConfigError as e:
             errors.append(e)
         monkeypatch.setenv(PASSWORD_ENV, PLANTED_PASSWORD + "-wrong")
@@ -102,17 +138,24 @@ def test_secrets__planted_everywhere__found_nowhere(devnet, node, tmp_path, monk
     outputs = {
         "root log (filtered)": filtered.getvalue(),
         "keeper log (unfiltered)": raw.getvalue(),
-        "errors": "\n".join("".join(traceback.format_exception(e)) + (e.one_line() if isinstance(e, KeeperError)
-                                                                      else "") for e in errors),
+        "errors": "\n".join(
+            "".join(traceback.format_exception(e))
+            + (e.one_line() if isinstance(e, KeeperError) else "")
+            for e in errors
+        ),
         "stdout/stderr": "".join(capsys.readouterr()),
         "signer repr": repr(signer) + str(signer),
     }
-    assert "send_request_headers" in filtered.getvalue()  # DEBUG of the HTTP stack really was captured
+    assert (
+        "send_request_headers" in filtered.getvalue()
+    )  # DEBUG of the HTTP stack really was captured
     assert "sent 0x" in outputs["keeper log (unfiltered)"]
     for where, text in outputs.items():
         for secret in planted_values():
             assert secret not in text, f"a planted secret leaked into the {where}"
-    assert "careless dump: key=<redacted> password=" in filtered.getvalue()  # scrubbed, still logged
+    assert (
+        "careless dump: key=<redacted> password=" in filtered.getvalue()
+    )  # scrubbed, still logged
 
 
 def test_secrets_check__broken_keeper_module_logging_a_key__caught(logs):

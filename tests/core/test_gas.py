@@ -31,7 +31,9 @@ def history(base_fees, rewards=None, ratios=None, percentiles=(10.0, 50.0, 90.0)
     blocks = len(base_fees) - 1
     ratios = ratios if ratios is not None else [0.5] * blocks
     rewards = rewards if rewards is not None else [[GWEI, 2 * GWEI, 3 * GWEI]] * blocks
-    return FeeHistory(0, tuple(base_fees), tuple(ratios), tuple(tuple(r) for r in rewards), tuple(percentiles))
+    return FeeHistory(
+        0, tuple(base_fees), tuple(ratios), tuple(tuple(r) for r in rewards), tuple(percentiles)
+    )
 
 
 def test_next_base_fee__full_block__rises_one_eighth():
@@ -60,7 +62,9 @@ def test_suggest_fees__empty_blocks__ignored_for_priority():
 
 
 def test_suggest_fees__all_blocks_empty__minimum_priority():
-    s = suggest_fees(history([GWEI] * 4, [[0, 0, 0]] * 3, ratios=[0.0] * 3), min_priority_fee_wei=12345)
+    s = suggest_fees(
+        history([GWEI] * 4, [[0, 0, 0]] * 3, ratios=[0.0] * 3), min_priority_fee_wei=12345
+    )
     assert s.priority_fee_wei == 12345
 
 
@@ -84,7 +88,9 @@ def test_trend__spike_at_end__rising():
 
 
 def test_trend__falling_base__falling():
-    assert suggest_fees(history([90 * GWEI, 80 * GWEI, 70 * GWEI, 40 * GWEI])).trend is Trend.FALLING
+    assert (
+        suggest_fees(history([90 * GWEI, 80 * GWEI, 70 * GWEI, 40 * GWEI])).trend is Trend.FALLING
+    )
 
 
 def test_wei_to_usd__one_eth__price():
@@ -133,7 +139,9 @@ def test_fee_ceiling__l1_fee_eats_budget__lower_ceiling():
 
 
 def spike(base_gwei, tip_gwei=1):
-    return FeeSuggestion(base_gwei * GWEI, tip_gwei * GWEI, 2 * base_gwei * GWEI + tip_gwei * GWEI, Trend.FLAT)
+    return FeeSuggestion(
+        base_gwei * GWEI, tip_gwei * GWEI, 2 * base_gwei * GWEI + tip_gwei * GWEI, Trend.FLAT
+    )
 
 
 def test_decide__calm_gas__acts_with_max_fee_clamped_to_cap():

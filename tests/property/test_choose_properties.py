@@ -16,8 +16,12 @@ amounts = st.integers(min_value=0, max_value=10**40)
 bps = st.integers(min_value=0, max_value=9_999)
 quote_lists = st.lists(
     st.tuples(amounts, st.integers(min_value=0, max_value=10**7)), min_size=1, max_size=8
-).map(lambda items: [Quote(f"s{i}", 1, WETH, USDC, 10**18, out, ROUTER, ROUTER, "0x01", 0, gas)
-                     for i, (out, gas) in enumerate(items)])
+).map(
+    lambda items: [
+        Quote(f"s{i}", 1, WETH, USDC, 10**18, out, ROUTER, ROUTER, "0x01", 0, gas)
+        for i, (out, gas) in enumerate(items)
+    ]
+)
 
 
 def best_is_max_net(choices) -> bool:
@@ -48,8 +52,10 @@ def test_rank__any_quotes__first_has_max_net_and_costs_never_understated(quotes,
 
 def test_choice_rule__broken_gross_ranking__caught():
     """The invariant bites: ranking by gross output picks a route that nets less."""
-    quotes = [Quote("heavy", 1, WETH, USDC, 10**18, 1000, ROUTER, ROUTER, "0x01", 0, 100),
-              Quote("lean", 1, WETH, USDC, 10**18, 990, ROUTER, ROUTER, "0x01", 0, 1)]
+    quotes = [
+        Quote("heavy", 1, WETH, USDC, 10**18, 1000, ROUTER, ROUTER, "0x01", 0, 100),
+        Quote("lean", 1, WETH, USDC, 10**18, 990, ROUTER, ROUTER, "0x01", 0, 1),
+    ]
     choices = rank(quotes, gas_price_wei=1, rate_out_raw_per_wei=Decimal(1), slippage_bps=0)
     broken = sorted(choices, key=lambda c: -c.quote.amount_out_raw)
     assert not best_is_max_net(broken)

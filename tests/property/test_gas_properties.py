@@ -80,7 +80,9 @@ def test_decide__normal_defer__critical_only_widens(s, gas, eth_usd):
     assert not normal.act or critical.act
 
 
-@given(st.integers(1, 10**15), st.integers(0, 10**15), st.integers(MIN_REPLACEMENT_BUMP_BPS, 10_000))
+@given(
+    st.integers(1, 10**15), st.integers(0, 10**15), st.integers(MIN_REPLACEMENT_BUMP_BPS, 10_000)
+)
 def test_bump__any_fees__both_up_12_5_percent_and_within_cap(max_fee, tip, bps):
     tip = min(tip, max_fee)
     cap = max_fee * 3
