@@ -293,3 +293,16 @@ def test_decode_raw_tx__eip1559__fields_and_sender(keeper):
         "0xabcd",
         50_000,
     )
+
+
+def test_mev_blocker__docs_answer_with_63_digit_hash__local_hash_returned(shared_data, keeper, caplog):
+    """The documented answer has a 63-digit hash (a docs typo): the client trusts the hash it
+    computes from the signed bytes, and says so."""
+    from keeper.devnet.httpserver import LocalServer, Response
+
+    sample = json.loads((shared_data / "api-samples" / "mevblocker-rpc.json").read_text())
+    with LocalServer(lambda request: Response(200, sample["response_eth_sendRawTransaction"])) as server:
+        client = MevBlocker(base_url=server.url, endpoint="fast")
+        raw = transfer(keeper, 0)
+        assert client.send(raw, current_block=0, deadline_block=0) == tx_hash_of(raw)
+    assert "returned hash 0xe670ec64" in caplog.text
