@@ -1,0 +1,1 @@
+"""Pure signals: each takes plain values and returns plain values (no I/O)."""
