@@ -8,8 +8,8 @@ in `keeper.signals.il_exit`.
 
 Conventions: a pool price is token1 per token0 (Uniswap's). `value_vs_hold` is
 value / hold - 1 (<= 0 without fees, -0.0572 for a 2x move of a V2 position); `il` is its loss
-form 1 - value / hold (0.0572 for the same move), the figure the exit thresholds compare. Amounts are raw ints with decimals, USD is `Decimal`
-per whole token. No I/O, no floats.
+form 1 - value / hold (0.0572 for the same move), the figure the exit thresholds compare.
+Amounts are raw ints with decimals, USD is `Decimal` per whole token. No I/O, no floats.
 """
 
 from __future__ import annotations

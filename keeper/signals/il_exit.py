@@ -1,4 +1,4 @@
-"""The exit rule for LP positions: leave when impermanent loss is too deep, or deep and still growing.
+"""The exit rule for LP positions: leave when impermanent loss is too deep, or deep and growing.
 
 This module owns seed 000's "IL management" rule ("minimum IL to exit: 5 %, maximum IL
 tolerance: 10 %, check IL vs gas costs, factor in rewards") and the estimate it needs of the
@@ -202,14 +202,23 @@ def decide_exit(
 
     if exit_cost_usd > position_value:
         exit_now = False
-        why = f"exit would cost {_usd(exit_cost_usd)}, more than the position's {_usd(position_value)}"
+        why = (
+            f"exit would cost {_usd(exit_cost_usd)},"
+            f" more than the position's {_usd(position_value)}"
+        )
     elif loss >= max_loss:
         exit_now = True
-        why = f"{measure} {_pct(loss)} >= max tolerance {_pct(max_loss)}; exit costs {_usd(exit_cost_usd)}"
+        why = (
+            f"{measure} {_pct(loss)} >= max tolerance {_pct(max_loss)};"
+            f" exit costs {_usd(exit_cost_usd)}"
+        )
     elif loss >= min_loss:
         if avoided is None:
             exit_now = False
-            why = f"{measure} {_pct(loss)} >= min {_pct(min_loss)} but no estimate of the loss avoided"
+            why = (
+                f"{measure} {_pct(loss)} >= min {_pct(min_loss)}"
+                " but no estimate of the loss avoided"
+            )
         else:
             exit_now = avoided > exit_cost_usd
             relation = ">" if exit_now else "<="

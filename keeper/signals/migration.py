@@ -15,6 +15,7 @@ caps see the whole exposure.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
@@ -95,22 +96,28 @@ def first_slice(total_raw: int, max_slice_raw: int | None) -> tuple[int, int]:
 
 
 class _Book:
-    """The portfolio as the moves planned so far leave it (USD per holding)."""
+    """The portfolio as the moves planned so far leave it: USD per holding and per cap group."""
 
     def __init__(self, holdings: Iterable[YieldHolding]):
         self.holdings = {h.id: h for h in holdings}
-        self.value = {h.id: h.value_usd for h in self.holdings.values()}
         self.movable_raw = {h.id: h.amount.raw for h in self.holdings.values()}
         self.deposit_room = {h.id: h.max_deposit for h in self.holdings.values()}
+        self._totals: dict[tuple[str, object], Decimal] = defaultdict(lambda: ZERO)
+        for h in self.holdings.values():
+            self._add(h, h.value_usd)
 
-    def total(self, predicate) -> Decimal:
-        return sum((self.value[i] for i, h in self.holdings.items() if predicate(h)), ZERO)
+    def _add(self, holding: YieldHolding, usd: Decimal) -> None:
+        for key in _groups(holding):
+            self._totals[key] += usd
 
     def protocol_usd(self, protocol: str) -> Decimal:
-        return self.total(lambda h: h.protocol == protocol)
+        return self._totals[("protocol", protocol)]
 
     def strategy_usd(self, strategy: str) -> Decimal:
-        return self.total(lambda h: h.strategy == strategy)
+        return self._totals[("strategy", strategy)]
+
+    def stablecoin_usd(self) -> Decimal:
+        return self._totals[("stablecoin", True)]
 
     def movable_usd(self, holding: YieldHolding) -> Decimal:
         return TokenAmount(self.movable_raw[holding.id], holding.amount.decimals).value(
@@ -119,13 +126,21 @@ class _Book:
 
     def apply(self, source: YieldHolding, destination: YieldHolding, raw: int, usd: Decimal):
         self.movable_raw[source.id] -= raw
-        self.value[source.id] -= usd
-        self.value[destination.id] += usd
+        self._add(source, -usd)
+        self._add(destination, usd)
         room = self.deposit_room[destination.id]
         if room is not None:
             with localcontext(MONEY_CONTEXT):
                 received = to_raw(usd / destination.price_usd, destination.amount.decimals)
             self.deposit_room[destination.id] = max(0, room - received)
+
+
+def _groups(holding: YieldHolding) -> tuple[tuple[str, object], ...]:
+    return (
+        ("protocol", holding.protocol),
+        ("strategy", holding.strategy),
+        ("stablecoin", holding.stablecoin),
+    )
 
 
 def _room(
@@ -135,34 +150,44 @@ def _room(
     caps = params.caps
     limits = [(book.movable_usd(source), f"{source.id} has nothing left to move")]
     if caps.single_protocol_max_usd is not None and destination.protocol != source.protocol:
-        limits.append((
-            caps.single_protocol_max_usd - book.protocol_usd(destination.protocol),
-            f"{destination.protocol} is at its protocol cap ${caps.single_protocol_max_usd:,}",
-        ))
+        limits.append(
+            (
+                caps.single_protocol_max_usd - book.protocol_usd(destination.protocol),
+                f"{destination.protocol} is at its protocol cap ${caps.single_protocol_max_usd:,}",
+            )
+        )
     if destination.strategy != source.strategy:
         band = caps.strategy_bands.get(destination.strategy)
         if band is not None:
-            limits.append((
-                band.max_usd - book.strategy_usd(destination.strategy),
-                f"strategy {destination.strategy} is at its band max ${band.max_usd:,}",
-            ))
+            limits.append(
+                (
+                    band.max_usd - book.strategy_usd(destination.strategy),
+                    f"strategy {destination.strategy} is at its band max ${band.max_usd:,}",
+                )
+            )
         band = caps.strategy_bands.get(source.strategy)
         if band is not None:
-            limits.append((
-                book.strategy_usd(source.strategy) - band.min_usd,
-                f"strategy {source.strategy} is at its band min ${band.min_usd:,}",
-            ))
+            limits.append(
+                (
+                    book.strategy_usd(source.strategy) - band.min_usd,
+                    f"strategy {source.strategy} is at its band min ${band.min_usd:,}",
+                )
+            )
     if caps.stablecoin_min_usd is not None and source.stablecoin and not destination.stablecoin:
-        limits.append((
-            book.total(lambda h: h.stablecoin) - caps.stablecoin_min_usd,
-            f"stablecoins are at their minimum ${caps.stablecoin_min_usd:,}",
-        ))
+        limits.append(
+            (
+                book.stablecoin_usd() - caps.stablecoin_min_usd,
+                f"stablecoins are at their minimum ${caps.stablecoin_min_usd:,}",
+            )
+        )
     room = book.deposit_room[destination.id]
     if room is not None:
-        limits.append((
-            TokenAmount(room, destination.amount.decimals).value(destination.price_usd),
-            f"{destination.id} accepts no more deposits",
-        ))
+        limits.append(
+            (
+                TokenAmount(room, destination.amount.decimals).value(destination.price_usd),
+                f"{destination.id} accepts no more deposits",
+            )
+        )
     return min(limits, key=lambda limit: limit[0])
 
 
@@ -175,7 +200,7 @@ def _slippage(source: YieldHolding, destination: YieldHolding, table) -> Decimal
 def _sized(
     book: _Book, source: YieldHolding, room_usd: Decimal, params: MigrationParams
 ) -> tuple[int, int, int]:
-    """(this cycle's raw amount, slice number of slices, raw amount left for later cycles)."""
+    """(this cycle's raw amount, how many slices in all, raw amount left for later cycles)."""
     decimals = source.amount.decimals
     if room_usd >= book.movable_usd(source):
         total = book.movable_raw[source.id]
@@ -223,25 +248,38 @@ def _move(kind, source, destination, raw, count, left, economics, why) -> Move:
 
 
 def _restore_caps(book: _Book, params: MigrationParams, table, moves: list, notes: list):
+    """Move a protocol above max + tolerance back down to max, best destinations first.
+
+    Several destinations may share one source's excess; with slicing on, a source sends one
+    slice per cycle and the rest follows in later cycles.
+    """
     caps = params.caps
     if caps.single_protocol_max_usd is None:
         return
-    ceiling = caps.single_protocol_max_usd + caps.single_protocol_tolerance_usd
-    protocols = sorted({h.protocol for h in book.holdings.values()})
-    for protocol in protocols:
-        excess = book.protocol_usd(protocol) - caps.single_protocol_max_usd
-        if book.protocol_usd(protocol) <= ceiling:
+    cap = caps.single_protocol_max_usd
+    tolerance = caps.single_protocol_tolerance_usd
+    for protocol in sorted({h.protocol for h in book.holdings.values()}):
+        if book.protocol_usd(protocol) <= cap + tolerance:
             continue
+        excess, sliced = book.protocol_usd(protocol) - cap, False
         sources = sorted(
-            (h for h in book.holdings.values() if h.protocol == protocol and book.movable_raw[h.id] > 0),
+            (h for h in book.holdings.values() if h.protocol == protocol),
             key=lambda h: (_adjusted(h, params), h.id),
         )
         for source in sources:
             destinations = sorted(
-                (h for h in book.holdings.values() if h.pool == source.pool and h.protocol != protocol),
+                (
+                    h
+                    for h in book.holdings.values()
+                    if h.pool == source.pool and h.protocol != protocol
+                ),
                 key=lambda h: (-_adjusted(h, params), h.id),
             )
             for destination in destinations:
+                if excess <= 0 or book.movable_raw[source.id] <= 0:
+                    break
+                if cap <= book.protocol_usd(destination.protocol):
+                    continue
                 slippage = _slippage(source, destination, table)
                 if slippage is None or slippage > params.max_slippage_bps:
                     continue
@@ -251,24 +289,27 @@ def _restore_caps(book: _Book, params: MigrationParams, table, moves: list, note
                     continue
                 usd = TokenAmount(raw, source.amount.decimals).value(source.price_usd)
                 economics = price_move(source, destination, usd, params, slippage)
-                why = f"{protocol} holds more than its cap ${caps.single_protocol_max_usd:,} + ${caps.single_protocol_tolerance_usd:,}"
-                moves.append(_move("cap", source, destination, raw, count, left, economics, why))
+                reason = f"{protocol} holds more than its cap ${cap:,} + ${tolerance:,}"
+                moves.append(_move("cap", source, destination, raw, count, left, economics, reason))
                 book.apply(source, destination, raw, usd)
                 excess -= usd
-                break
-            if excess <= 0:
-                break
+                if count > 1:
+                    sliced = True
+                    break
         if excess > 0:
-            notes.append(NoMove(
-                pool="*",
-                holding_id=protocol,
-                reason=f"{protocol} is ${round_usd(excess):,} over its cap and no destination has room",
-            ))
+            tail = "the rest follows in later slices" if sliced else "no destination has room"
+            notes.append(
+                NoMove(
+                    pool="*",
+                    holding_id=protocol,
+                    reason=f"{protocol} is still ${round_usd(excess):,} over its cap: {tail}",
+                )
+            )
 
 
 def plan_migrations(
     holdings: Iterable[YieldHolding],
-    params: MigrationParams = MigrationParams(),
+    params: MigrationParams | None = None,
     *,
     swap_slippage_bps: Mapping[tuple[str, str], Decimal] | None = None,
 ) -> MigrationPlan:
@@ -278,6 +319,7 @@ def plan_migrations(
         for pools that mix assets (USDC and DAI); moves between equal assets need none, and a
         cross-asset move without an estimate is not made.
     """
+    params = params if params is not None else MigrationParams()
     table = swap_slippage_bps or {}
     book = _Book(holdings)
     moves: list[Move] = []
@@ -302,7 +344,9 @@ def plan_migrations(
                 verdict = _try(book, source, destination, params, table)
                 if isinstance(verdict, Move):
                     moves.append(verdict)
-                    book.apply(source, destination, verdict.amount.raw, verdict.economics.amount_usd)
+                    book.apply(
+                        source, destination, verdict.amount.raw, verdict.economics.amount_usd
+                    )
                     break
                 first_reason = first_reason or f"to {destination.id}: {verdict.reason}"
             else:

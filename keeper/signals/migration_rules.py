@@ -214,9 +214,9 @@ def price_move(
 ) -> MoveEconomics:
     """Gain and costs of a move, whatever they are (no rule applied)."""
     with localcontext(MONEY_CONTEXT):
-        gap = destination.apy * params.risk_weight(destination.protocol) - source.apy * params.risk_weight(
-            source.protocol
-        )
+        gap = destination.apy * params.risk_weight(
+            destination.protocol
+        ) - source.apy * params.risk_weight(source.protocol)
         annual = gap * amount_usd
         fee_bps = source.exit_fee_bps + destination.entry_fee_bps + slippage_bps
         gas = source.exit_gas_usd + destination.entry_gas_usd
@@ -248,15 +248,15 @@ def evaluate_move(
     if amount_usd <= 0:
         return Rejected("nothing to move")
     if amount_usd < params.min_move_usd:
-        return Rejected(f"${round_usd(amount_usd):,} is below the minimum move ${params.min_move_usd:,}")
+        return Rejected(
+            f"${round_usd(amount_usd):,} is below the minimum move ${params.min_move_usd:,}"
+        )
     e = price_move(source, destination, amount_usd, params, slippage_bps)
     min_gap = params.min_apy_diff_bps / BPS
     if e.risk_adjusted_gap < min_gap:
         return Rejected(f"risk-adjusted APY gap {_pct(e.risk_adjusted_gap)} < min {_pct(min_gap)}")
     if slippage_bps > params.max_slippage_bps:
-        return Rejected(
-            f"slippage {slippage_bps} bps > max {params.max_slippage_bps} bps"
-        )
+        return Rejected(f"slippage {slippage_bps} bps > max {params.max_slippage_bps} bps")
     if params.max_gas_bps is not None and e.gas_usd * BPS > amount_usd * params.max_gas_bps:
         return Rejected(
             f"gas ${round_usd(e.gas_usd):,} is {_pct(e.gas_usd / amount_usd)} of"

@@ -1,4 +1,4 @@
-"""Opportunity-based rebalancing: drift, yield and IL weighed on one scale, each explained in a line.
+"""Opportunity-based rebalancing: drift, yield and IL on one USD scale, each explained in a line.
 
 This module owns the last word before planning: every candidate action, whatever signal raised
 it, arrives as an `Opportunity` (USD benefit over the horizon, USD cost, whether a policy limit
@@ -92,7 +92,9 @@ class OpportunityParams:
 
     def __post_init__(self) -> None:
         if self.max_mandatory_cost_bps < 0 or self.batch_overhead_usd < 0:
-            raise ConfigError("opportunity: max_mandatory_cost_bps and batch_overhead_usd must be >= 0")
+            raise ConfigError(
+                "opportunity: max_mandatory_cost_bps and batch_overhead_usd must be >= 0"
+            )
         if self.max_payback_days <= 0:
             raise ConfigError("opportunity.max_payback_days must be > 0 days")
         if self.max_batch_gas_usd is not None and self.max_batch_gas_usd <= 0:
@@ -126,9 +128,7 @@ def _line(o: Opportunity, act: bool, why: str) -> str:
     payback = f"payback {o.payback_days:.1f} days" if o.payback_days is not None else "no payback"
     head = "act" if act else "defer"
     tail = f"why now: {o.why_now}" if act else f"deferred: {why}"
-    return (
-        f"{head} {o.kind} {o.subject}: {_gains(o)}, costs {_usd(o.cost_usd)}, {payback}; {tail}"
-    )
+    return f"{head} {o.kind} {o.subject}: {_gains(o)}, costs {_usd(o.cost_usd)}, {payback}; {tail}"
 
 
 def _alone(o: Opportunity, params: OpportunityParams) -> tuple[bool, str]:
@@ -140,7 +140,8 @@ def _alone(o: Opportunity, params: OpportunityParams) -> tuple[bool, str]:
         if o.cost_usd > ceiling:
             return False, (
                 f"policy breach ({o.why_now}) but cost {_usd(o.cost_usd)} exceeds"
-                f" {params.max_mandatory_cost_bps} bps of {_usd(o.value_touched_usd)}; waiting for cheaper gas"
+                f" {params.max_mandatory_cost_bps} bps of {_usd(o.value_touched_usd)};"
+                " waiting for cheaper gas"
             )
         return True, ""
     if o.net_usd <= 0:
@@ -171,8 +172,14 @@ def weigh(
     gas = params.batch_overhead_usd + sum((items[i].gas_usd for i in mandatory), ZERO)
     kept: list[int] = []
     for i in optional:
-        if params.max_batch_gas_usd is not None and gas + items[i].gas_usd > params.max_batch_gas_usd:
-            decided[i] = (False, f"batch gas would exceed the {_usd(params.max_batch_gas_usd)} limit")
+        if (
+            params.max_batch_gas_usd is not None
+            and gas + items[i].gas_usd > params.max_batch_gas_usd
+        ):
+            decided[i] = (
+                False,
+                f"batch gas would exceed the {_usd(params.max_batch_gas_usd)} limit",
+            )
             continue
         gas += items[i].gas_usd
         kept.append(i)
@@ -260,4 +267,3 @@ def from_drift(
         why_now=trigger,
         blocked=None if outside or benefit_usd > 0 else f"inside band ({trigger})",
     )
-

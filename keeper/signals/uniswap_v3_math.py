@@ -195,9 +195,7 @@ def fee_growth_inside(
     return (fee_growth_global_x128 - below - above) & UINT256_MAX
 
 
-def fees_owed(
-    liquidity: int, fee_growth_inside_x128: int, fee_growth_inside_last_x128: int
-) -> int:
+def fees_owed(liquidity: int, fee_growth_inside_x128: int, fee_growth_inside_last_x128: int) -> int:
     """Position.update: raw token units earned since the position's last checkpoint.
 
     Add the position's stored `tokensOwed` to get everything collectable. Like the contract,

@@ -51,7 +51,7 @@ def annualise_growth(growth: Decimal, seconds: int) -> Decimal:
 
 
 def aave_supply_apr(liquidity_rate_ray: int) -> Decimal:
-    """`getReserveData(asset).currentLiquidityRate` (ray) -> the annual supply rate, uncompounded."""
+    """`getReserveData(asset).currentLiquidityRate` (ray) -> annual supply rate, uncompounded."""
     _check_non_negative_int("liquidity_rate_ray", liquidity_rate_ray)
     with localcontext(RATE_CONTEXT):
         return Decimal(liquidity_rate_ray) / RAY

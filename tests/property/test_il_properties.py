@@ -23,7 +23,9 @@ from keeper.signals.il import (
 )
 
 EPS = Decimal("1e-40")
-ratios = st.decimals(min_value=Decimal("0.001"), max_value=Decimal(1000), places=6).filter(lambda r: r > 0)
+ratios = st.decimals(min_value=Decimal("0.001"), max_value=Decimal(1000), places=6).filter(
+    lambda r: r > 0
+)
 
 
 def check_symmetric(formula, ratio: Decimal) -> None:
@@ -97,8 +99,11 @@ def test_v3_value_vs_hold__move_inside_the_range__at_least_v2_loss(low, high, wh
     assert concentrated <= v2_value_vs_hold(price) + EPS
 
 
-@given(ratios, st.decimals(min_value=Decimal("0.05"), max_value=Decimal("0.99"), places=3),
-       st.decimals(min_value=Decimal("1.01"), max_value=Decimal(20), places=3))
+@given(
+    ratios,
+    st.decimals(min_value=Decimal("0.05"), max_value=Decimal("0.99"), places=3),
+    st.decimals(min_value=Decimal("1.01"), max_value=Decimal(20), places=3),
+)
 def test_v3_value_vs_hold__any_move__never_beats_holding(ratio, low, high):
     assert v3_value_vs_hold(Decimal(1), ratio, low, high) <= EPS
 
@@ -111,7 +116,9 @@ def test_v3_value_vs_hold__any_move__never_beats_holding(ratio, low, high):
     st.integers(min_value=-40_000, max_value=40_000),
     st.integers(min_value=10**15, max_value=10**24),
 )
-def test_measure_v3__exact_integer_position__matches_closed_form(entry_tick, below, above, move, liquidity):
+def test_measure_v3__exact_integer_position__matches_closed_form(
+    entry_tick, below, above, move, liquidity
+):
     """The integer valuation of a real position agrees with the real-valued formula."""
     lower, upper = entry_tick - below, entry_tick + above
     d0, d1 = deposit_at_entry(v3.get_sqrt_ratio_at_tick(entry_tick), lower, upper, liquidity)
@@ -142,4 +149,6 @@ def test_measure_v3__full_range_position__reduces_to_v2():
             V3PoolState(v3.get_sqrt_ratio_at_tick(tick), tick),
             PairPrices(tick_to_price(tick, 18, 18), Decimal(1)),
         )
-        assert abs(report.il + v2_value_vs_hold(tick_to_price(tick, 18, 18))) < Decimal("1e-9"), tick
+        assert abs(report.il + v2_value_vs_hold(tick_to_price(tick, 18, 18))) < Decimal("1e-9"), (
+            tick
+        )

@@ -34,22 +34,35 @@ def holdings(draw):
         for n in range(draw(st.integers(min_value=1, max_value=5))):
             asset = draw(st.sampled_from(assets))
             decimals = 18 if asset in ("DAI", "WETH") else 6
-            result.append(YieldHolding(
-                id=f"{pool}-{n}",
-                pool=pool,
-                protocol=draw(st.sampled_from(PROTOCOLS)),
-                strategy=draw(st.sampled_from(("lending", "farming"))),
-                asset=asset,
-                amount=TokenAmount(draw(st.integers(min_value=0, max_value=2 * 10**6)) * 10**decimals, decimals),
-                price_usd=D(3_000) if asset == "WETH" else draw(st.sampled_from((D("0.999"), D(1), D("1.001")))),
-                apy=draw(st.decimals(min_value=0, max_value=D("0.15"), places=4)),
-                stablecoin=pool == "usd",
-                exit_fee_bps=draw(st.sampled_from((D(0), D(5), D(30)))),
-                entry_fee_bps=draw(st.sampled_from((D(0), D(2)))),
-                exit_gas_usd=draw(st.decimals(min_value=0, max_value=60, places=2)),
-                entry_gas_usd=draw(st.decimals(min_value=0, max_value=60, places=2)),
-                max_deposit=draw(st.one_of(st.none(), st.integers(min_value=0, max_value=10**6).map(lambda x: x * 10**decimals))),
-            ))
+            result.append(
+                YieldHolding(
+                    id=f"{pool}-{n}",
+                    pool=pool,
+                    protocol=draw(st.sampled_from(PROTOCOLS)),
+                    strategy=draw(st.sampled_from(("lending", "farming"))),
+                    asset=asset,
+                    amount=TokenAmount(
+                        draw(st.integers(min_value=0, max_value=2 * 10**6)) * 10**decimals, decimals
+                    ),
+                    price_usd=D(3_000)
+                    if asset == "WETH"
+                    else draw(st.sampled_from((D("0.999"), D(1), D("1.001")))),
+                    apy=draw(st.decimals(min_value=0, max_value=D("0.15"), places=4)),
+                    stablecoin=pool == "usd",
+                    exit_fee_bps=draw(st.sampled_from((D(0), D(5), D(30)))),
+                    entry_fee_bps=draw(st.sampled_from((D(0), D(2)))),
+                    exit_gas_usd=draw(st.decimals(min_value=0, max_value=60, places=2)),
+                    entry_gas_usd=draw(st.decimals(min_value=0, max_value=60, places=2)),
+                    max_deposit=draw(
+                        st.one_of(
+                            st.none(),
+                            st.integers(min_value=0, max_value=10**6).map(
+                                lambda x, d=decimals: x * 10**d
+                            ),
+                        )
+                    ),
+                )
+            )
     return result
 
 
@@ -61,7 +74,9 @@ def params(draw):
     for strategy in ("lending", "farming"):
         target = draw(band())
         if target is not None:
-            bands[strategy] = StrategyBand(target, target * draw(st.sampled_from((D(0), D("0.1"), D("0.2")))))
+            bands[strategy] = StrategyBand(
+                target, target * draw(st.sampled_from((D(0), D("0.1"), D("0.2"))))
+            )
     return MigrationParams(
         min_apy_diff_bps=draw(st.sampled_from((D(0), D(10), D(50), D(200)))),
         max_slippage_bps=draw(st.sampled_from((D(0), D(10), D(30)))),
@@ -70,7 +85,9 @@ def params(draw):
         max_payback_days=draw(st.integers(min_value=1, max_value=365)),
         max_slice_usd=draw(st.one_of(st.none(), st.integers(min_value=1, max_value=10**6).map(D))),
         min_move_usd=draw(st.sampled_from((D(0), D(500)))),
-        risk_weights=draw(st.dictionaries(st.sampled_from(PROTOCOLS), st.sampled_from((D("0.5"), D("0.9"), D(1))))),
+        risk_weights=draw(
+            st.dictionaries(st.sampled_from(PROTOCOLS), st.sampled_from((D("0.5"), D("0.9"), D(1))))
+        ),
         caps=ProtocolCaps(
             single_protocol_max_usd=protocol_max,
             single_protocol_tolerance_usd=draw(st.sampled_from((D(0), D(450)))),
@@ -90,7 +107,11 @@ def check_yield_moves_pay(plan, book, p: MigrationParams) -> None:
             usd = move.amount.value(src.price_usd)
             gap = dst.apy * p.risk_weight(dst.protocol) - src.apy * p.risk_weight(src.protocol)
             slip = D(0) if src.asset == dst.asset else SLIPPAGE[(src.asset, dst.asset)]
-            cost = src.exit_gas_usd + dst.entry_gas_usd + usd * (src.exit_fee_bps + dst.entry_fee_bps + slip) / 10_000
+            cost = (
+                src.exit_gas_usd
+                + dst.entry_gas_usd
+                + usd * (src.exit_fee_bps + dst.entry_fee_bps + slip) / 10_000
+            )
             gain = gap * usd * p.horizon_days / 365
             assert gain - cost > 0, move.reason
             assert cost / (gap * usd) * 365 <= p.max_payback_days, move.reason
@@ -111,9 +132,17 @@ def check_caps_kept(plan, book, p: MigrationParams) -> None:
         src, dst = book[move.from_id], book[move.to_id]
         usd = move.amount.value(src.price_usd)
         moved_out[src.id] += move.amount.raw
-        for key in (("protocol", src.protocol), ("strategy", src.strategy), ("stable", src.stablecoin)):
+        for key in (
+            ("protocol", src.protocol),
+            ("strategy", src.strategy),
+            ("stable", src.stablecoin),
+        ):
             after[key] -= usd
-        for key in (("protocol", dst.protocol), ("strategy", dst.strategy), ("stable", dst.stablecoin)):
+        for key in (
+            ("protocol", dst.protocol),
+            ("strategy", dst.strategy),
+            ("stable", dst.stablecoin),
+        ):
             after[key] += usd
         if dst.max_deposit is not None:
             assert usd / dst.price_usd <= TokenAmount(dst.max_deposit, dst.amount.decimals).tokens
@@ -181,8 +210,20 @@ def _ignore_caps(book, source, destination, params):
 
 def _scenario(gas: str):
     def h(id_, protocol, amount, apy):
-        return YieldHolding(id_, "usd", protocol, "lending", "USDC", TokenAmount.of(amount, 6), D(1),
-                            D(apy), True, exit_gas_usd=D(gas), entry_gas_usd=D(gas))
+        return YieldHolding(
+            id_,
+            "usd",
+            protocol,
+            "lending",
+            "USDC",
+            TokenAmount.of(amount, 6),
+            D(1),
+            D(apy),
+            True,
+            exit_gas_usd=D(gas),
+            entry_gas_usd=D(gas),
+        )
+
     return [h("aave", "aave", "1000", "0.03"), h("comet", "comet", "4000", "0.05")]
 
 
@@ -198,8 +239,12 @@ def test_check_yield_moves_pay__planner_that_ignores_costs__fails(monkeypatch):
 
 def test_check_caps_kept__planner_that_ignores_caps__fails(monkeypatch):
     hs = _scenario(gas="1")
-    p = MigrationParams(max_gas_bps=None, horizon_days=365, max_payback_days=365,
-                        caps=ProtocolCaps(single_protocol_max_usd=D(4_500)))
+    p = MigrationParams(
+        max_gas_bps=None,
+        horizon_days=365,
+        max_payback_days=365,
+        caps=ProtocolCaps(single_protocol_max_usd=D(4_500)),
+    )
     real = plan_migrations(hs, p)
     assert sum(m.amount.raw for m in real.moves) == 500 * 10**6  # stops at comet's $4,500
     check_caps_kept(real, {h.id: h for h in hs}, p)

@@ -21,7 +21,12 @@ from keeper.signals.il import (
 )
 
 PRICES_CSV = (
-    Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "prices" / "crypto_daily_close_usd.csv"
+    Path(__file__).resolve().parents[2]
+    / ".."
+    / "shared"
+    / "data"
+    / "prices"
+    / "crypto_daily_close_usd.csv"
 )
 
 
@@ -85,7 +90,8 @@ def test_measure_v2__price_doubles_no_fees__il_5_72_percent_and_no_fees():
 
 def test_measure_v2__reserves_grew_1_percent_from_fees__fees_split_out():
     report = measure_v2(
-        _v2_after_move(Decimal(2), fee_growth=Decimal("1.01")), PairPrices(Decimal(4_000), Decimal(1))
+        _v2_after_move(Decimal(2), fee_growth=Decimal("1.01")),
+        PairPrices(Decimal(4_000), Decimal(1)),
     )
     assert report.il.quantize(Decimal("0.0001")) == Decimal("0.0572")
     assert abs(report.fees_usd - report.value_usd / 100) < Decimal("0.01")
@@ -94,8 +100,14 @@ def test_measure_v2__reserves_grew_1_percent_from_fees__fees_split_out():
 
 def test_measure_v2__a_third_of_the_pair__burn_amounts_rounded_down():
     position = V2Position(
-        lp_balance=1, lp_total_supply=3, reserve0=10, reserve1=11, deposited0=3, deposited1=3,
-        decimals0=0, decimals1=0,
+        lp_balance=1,
+        lp_total_supply=3,
+        reserve0=10,
+        reserve1=11,
+        deposited0=3,
+        deposited1=3,
+        decimals0=0,
+        decimals1=0,
     )
     report = measure_v2(position, PairPrices(Decimal(1), Decimal(1)))
     # burn pays floor(10 / 3) = 3 and floor(11 / 3) = 3: no unit appears from rounding.
@@ -191,5 +203,7 @@ def test_measure_v3__real_eth_2020_to_2021__full_range_tracks_v2_and_passes_10_p
     # A 10 % loss needs ratio r with 2 sqrt(r) / (1 + r) = 0.9, i.e. r = ((1 + sqrt(0.19)) / 0.9)^2
     # ~ 2.545: ETH first closed above 2.545 x $130.80 ~ $333 on 2020-07-30.
     threshold = ((1 + Decimal("0.19").sqrt()) / Decimal("0.9")) ** 2
-    expected_day = min(d for d in closes if d >= "2020-01-01" and closes[d] / entry_usd >= threshold)
+    expected_day = min(
+        d for d in closes if d >= "2020-01-01" and closes[d] / entry_usd >= threshold
+    )
     assert first_breach == expected_day == "2020-07-30"

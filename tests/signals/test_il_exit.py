@@ -29,8 +29,14 @@ from keeper.signals.il_exit import (
 NOTHING = TokenAmount(0, 18)
 
 
-def report(loss_pct: str, *, hold: str = "10000", fees: str = "0", rewards: str = "0",
-           in_range: bool = True) -> ILReport:
+def report(
+    loss_pct: str,
+    *,
+    hold: str = "10000",
+    fees: str = "0",
+    rewards: str = "0",
+    in_range: bool = True,
+) -> ILReport:
     hold_usd = Decimal(hold)
     value = hold_usd * (1 - Decimal(loss_pct) / 100)
     return ILReport(NOTHING, NOTHING, value, hold_usd, Decimal(fees), Decimal(rewards), in_range)
@@ -38,7 +44,11 @@ def report(loss_pct: str, *, hold: str = "10000", fees: str = "0", rewards: str 
 
 def test_il_exit_params__defaults__seed_000_thresholds():
     params = ILExitParams()
-    assert (params.min_il_bps, params.max_il_bps, params.count_fees_and_rewards) == (500, 1_000, True)
+    assert (params.min_il_bps, params.max_il_bps, params.count_fees_and_rewards) == (
+        500,
+        1_000,
+        True,
+    )
     assert SEED_000_IL.max_il_exposure_usd == Decimal(3_000)
 
 
@@ -106,7 +116,12 @@ def test_estimate_loss_avoided__full_range__close_to_sigma_squared_t_over_8():
     position = RealPosition.from_v2_amounts(Decimal(1), Decimal(2_000))
     prices = PairPrices(Decimal(2_000), Decimal(1))
     estimate = estimate_loss_avoided(
-        position, prices, volatility=Decimal("0.8"), horizon_days=30, fee_apr=Decimal(0), in_range=True
+        position,
+        prices,
+        volatility=Decimal("0.8"),
+        horizon_days=30,
+        fee_apr=Decimal(0),
+        in_range=True,
     )
     value = Decimal(4_000)
     second_order = Decimal("0.64") * 30 / 365 / 8 * value
@@ -117,8 +132,12 @@ def test_estimate_loss_avoided__full_range__close_to_sigma_squared_t_over_8():
 def test_estimate_loss_avoided__fees_exceed_divergence__nothing_avoided():
     position = RealPosition.from_v2_amounts(Decimal(1), Decimal(2_000))
     estimate = estimate_loss_avoided(
-        position, PairPrices(Decimal(2_000), Decimal(1)), volatility=Decimal("0.2"),
-        horizon_days=30, fee_apr=Decimal("0.5"), in_range=True,
+        position,
+        PairPrices(Decimal(2_000), Decimal(1)),
+        volatility=Decimal("0.2"),
+        horizon_days=30,
+        fee_apr=Decimal("0.5"),
+        in_range=True,
     )
     assert estimate.fees_usd > estimate.divergence_usd and estimate.usd == 0
 
@@ -147,7 +166,11 @@ def test_estimate_loss_avoided__out_of_range__no_fees_expected():
     position, prices, in_range = _v3(-600, 600, 1_200)
     assert not in_range
     estimate = estimate_loss_avoided(
-        position, prices, volatility=Decimal("0.6"), horizon_days=14, fee_apr=Decimal("0.3"),
+        position,
+        prices,
+        volatility=Decimal("0.6"),
+        horizon_days=14,
+        fee_apr=Decimal("0.3"),
         in_range=in_range,
     )
     assert estimate.fees_usd == 0

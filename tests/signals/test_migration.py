@@ -18,13 +18,32 @@ from keeper.signals.migration_rules import (
 D = Decimal
 
 
-def usdc(id_: str, protocol: str, amount: str, apy: str, *, strategy: str = "lending",
-         asset: str = "USDC", gas: str = "2", stablecoin: bool = True, pool: str = "usd",
-         max_deposit: int | None = None) -> YieldHolding:
+def usdc(
+    id_: str,
+    protocol: str,
+    amount: str,
+    apy: str,
+    *,
+    strategy: str = "lending",
+    asset: str = "USDC",
+    gas: str = "2",
+    stablecoin: bool = True,
+    pool: str = "usd",
+    max_deposit: int | None = None,
+) -> YieldHolding:
     return YieldHolding(
-        id=id_, pool=pool, protocol=protocol, strategy=strategy, asset=asset,
-        amount=TokenAmount.of(amount, 6), price_usd=D(1), apy=D(apy), stablecoin=stablecoin,
-        exit_gas_usd=D(gas), entry_gas_usd=D(gas), max_deposit=max_deposit,
+        id=id_,
+        pool=pool,
+        protocol=protocol,
+        strategy=strategy,
+        asset=asset,
+        amount=TokenAmount.of(amount, 6),
+        price_usd=D(1),
+        apy=D(apy),
+        stablecoin=stablecoin,
+        exit_gas_usd=D(gas),
+        entry_gas_usd=D(gas),
+        max_deposit=max_deposit,
     )
 
 
@@ -36,15 +55,24 @@ def test_migration_params__defaults__seed_002_stablecoin_vault_triggers():
 
 
 def test_plan__gap_0_4_percent__no_move_with_reason():
-    plan = plan_migrations([usdc("aave", "aave", "100000", "0.030"), usdc("comet", "comet", "0", "0.034")])
+    plan = plan_migrations(
+        [usdc("aave", "aave", "100000", "0.030"), usdc("comet", "comet", "0", "0.034")]
+    )
     assert plan.moves == ()
     assert plan.no_moves[0].reason == "to comet: risk-adjusted APY gap 0.40% < min 0.50%"
 
 
 def test_plan__gap_0_6_percent_on_100k__moves_everything():
-    plan = plan_migrations([usdc("aave", "aave", "100000", "0.030"), usdc("comet", "comet", "0", "0.036")])
+    plan = plan_migrations(
+        [usdc("aave", "aave", "100000", "0.030"), usdc("comet", "comet", "0", "0.036")]
+    )
     (move,) = plan.moves
-    assert (move.from_id, move.to_id, move.amount.raw, move.kind) == ("aave", "comet", 100_000 * 10**6, "yield")
+    assert (move.from_id, move.to_id, move.amount.raw, move.kind) == (
+        "aave",
+        "comet",
+        100_000 * 10**6,
+        "yield",
+    )
     assert move.economics.annual_gain_usd == D(600)
     assert move.economics.cost_usd == D(4)
     assert move.reason == (
@@ -55,23 +83,35 @@ def test_plan__gap_0_6_percent_on_100k__moves_everything():
 
 def test_plan__gas_above_0_01_percent_of_the_move__refused():
     # $20 of gas on $100,000 is 0.02 %.
-    plan = plan_migrations([
-        usdc("aave", "aave", "100000", "0.03", gas="10"), usdc("comet", "comet", "0", "0.05", gas="10"),
-    ])
+    plan = plan_migrations(
+        [
+            usdc("aave", "aave", "100000", "0.03", gas="10"),
+            usdc("comet", "comet", "0", "0.05", gas="10"),
+        ]
+    )
     assert plan.moves == ()
     assert "above max 0.01%" in plan.no_moves[0].reason
 
 
 def test_plan__swap_slippage_above_0_1_percent__refused():
-    holdings = [usdc("aave", "aave", "100000", "0.03"), usdc("vault", "yearn", "0", "0.05", asset="DAI")]
+    holdings = [
+        usdc("aave", "aave", "100000", "0.03"),
+        usdc("vault", "yearn", "0", "0.05", asset="DAI"),
+    ]
     refused = plan_migrations(holdings, swap_slippage_bps={("USDC", "DAI"): D(15)})
-    assert refused.moves == () and refused.no_moves[0].reason == "to vault: slippage 15 bps > max 10 bps"
+    assert (
+        refused.moves == ()
+        and refused.no_moves[0].reason == "to vault: slippage 15 bps > max 10 bps"
+    )
     accepted = plan_migrations(holdings, swap_slippage_bps={("USDC", "DAI"): D(5)})
     assert accepted.moves[0].economics.fees_usd == D(50)
 
 
 def test_plan__cross_asset_without_slippage_estimate__refused_not_guessed():
-    holdings = [usdc("aave", "aave", "100000", "0.03"), usdc("vault", "yearn", "0", "0.05", asset="DAI")]
+    holdings = [
+        usdc("aave", "aave", "100000", "0.03"),
+        usdc("vault", "yearn", "0", "0.05", asset="DAI"),
+    ]
     plan = plan_migrations(holdings)
     assert plan.no_moves[0].reason == "to vault: no slippage estimate for USDC -> DAI"
 
@@ -79,7 +119,10 @@ def test_plan__cross_asset_without_slippage_estimate__refused_not_guessed():
 def test_plan__payback_beyond_limit__refused():
     params = MigrationParams(max_gas_bps=None, max_payback_days=30)
     plan = plan_migrations(
-        [usdc("aave", "aave", "10000", "0.03", gas="10"), usdc("comet", "comet", "0", "0.04", gas="10")],
+        [
+            usdc("aave", "aave", "10000", "0.03", gas="10"),
+            usdc("comet", "comet", "0", "0.04", gas="10"),
+        ],
         params,
     )
     # gains $100/yr for $20 of gas: 73 days to pay back.
@@ -89,8 +132,11 @@ def test_plan__payback_beyond_limit__refused():
 def test_plan__risk_weight_halves_a_higher_apy__safer_protocol_chosen():
     params = MigrationParams(risk_weights={"degen": D("0.5")})
     plan = plan_migrations(
-        [usdc("aave", "aave", "500000", "0.02"), usdc("degen", "degen", "0", "0.08"),
-         usdc("comet", "comet", "0", "0.045")],
+        [
+            usdc("aave", "aave", "500000", "0.02"),
+            usdc("degen", "degen", "0", "0.08"),
+            usdc("comet", "comet", "0", "0.045"),
+        ],
         params,
     )
     assert [m.to_id for m in plan.moves] == ["comet"]
@@ -107,9 +153,12 @@ def test_plan__large_position__first_of_even_slices_and_remaining():
 
 
 def test_plan__destination_deposit_limit__respected():
-    plan = plan_migrations([
-        usdc("aave", "aave", "500000", "0.03"), usdc("vault", "yearn", "0", "0.05", max_deposit=120_000 * 10**6),
-    ])
+    plan = plan_migrations(
+        [
+            usdc("aave", "aave", "500000", "0.03"),
+            usdc("vault", "yearn", "0", "0.05", max_deposit=120_000 * 10**6),
+        ]
+    )
     assert plan.moves[0].amount.raw == 120_000 * 10**6
 
 
@@ -120,8 +169,11 @@ SEED_000 = MigrationParams(
 
 def test_seed_000__single_protocol_max_4500__move_stops_at_the_cap():
     plan = plan_migrations(
-        [usdc("aave", "aave", "3000", "0.02"), usdc("comet", "comet", "4000", "0.08"),
-         usdc("vault", "yearn", "500", "0.02")],
+        [
+            usdc("aave", "aave", "3000", "0.02"),
+            usdc("comet", "comet", "4000", "0.08"),
+            usdc("vault", "yearn", "500", "0.02"),
+        ],
         SEED_000,
     )
     moved_into_comet = sum(m.economics.amount_usd for m in plan.moves if m.to_id == "comet")
@@ -139,6 +191,23 @@ def test_seed_000__protocol_above_4950__brought_back_to_4500_even_at_lower_yield
     assert "aave holds more than its cap $4,500 + $450" in move.reason
 
 
+def test_seed_000__protocol_far_above_cap__spread_over_destinations_and_rest_reported():
+    plan = plan_migrations(
+        [
+            usdc("aave", "aave", "9000", "0.05"),
+            usdc("comet", "comet", "4000", "0.04"),
+            usdc("vault", "yearn", "1000", "0.03"),
+        ],
+        SEED_000,
+    )
+    assert [(m.to_id, m.economics.amount_usd) for m in plan.moves] == [
+        ("comet", D(500)),
+        ("vault", D(3_500)),
+    ]
+    assert all(m.kind == "cap" for m in plan.moves)
+    assert plan.no_moves[0].reason == "aave is still $500.00 over its cap: no destination has room"
+
+
 def test_seed_000__protocol_at_4900__inside_tolerance__no_cap_move():
     plan = plan_migrations(
         [usdc("aave", "aave", "4900", "0.05"), usdc("comet", "comet", "2000", "0.03")], SEED_000
@@ -148,12 +217,16 @@ def test_seed_000__protocol_at_4900__inside_tolerance__no_cap_move():
 
 def test_seed_000__stablecoin_minimum_7500__never_crossed():
     params = MigrationParams(
-        caps=ProtocolCaps(stablecoin_min_usd=D(7_500)), max_gas_bps=None, horizon_days=365,
+        caps=ProtocolCaps(stablecoin_min_usd=D(7_500)),
+        max_gas_bps=None,
+        horizon_days=365,
         max_payback_days=365,
     )
     plan = plan_migrations(
-        [usdc("aave", "aave", "8000", "0.02"),
-         usdc("lp", "uniswap", "0", "0.12", strategy="liquidity", stablecoin=False)],
+        [
+            usdc("aave", "aave", "8000", "0.02"),
+            usdc("lp", "uniswap", "0", "0.12", strategy="liquidity", stablecoin=False),
+        ],
         params,
     )
     assert plan.moves[0].economics.amount_usd == D(500)
@@ -162,10 +235,15 @@ def test_seed_000__stablecoin_minimum_7500__never_crossed():
 def test_seed_000__strategy_split_lending_max_8250__caps_inflow():
     params = MigrationParams(
         caps=ProtocolCaps(strategy_bands={"lending": StrategyBand(D(7_500), D(750))}),
-        max_gas_bps=None, horizon_days=365, max_payback_days=365,
+        max_gas_bps=None,
+        horizon_days=365,
+        max_payback_days=365,
     )
     plan = plan_migrations(
-        [usdc("farm", "curve", "3000", "0.01", strategy="farming"), usdc("aave", "aave", "8000", "0.04")],
+        [
+            usdc("farm", "curve", "3000", "0.01", strategy="farming"),
+            usdc("aave", "aave", "8000", "0.04"),
+        ],
         params,
     )
     assert plan.moves[0].economics.amount_usd == D(250)

@@ -22,7 +22,8 @@ def imported_modules(source: str) -> set[str]:
 
 def impure(names: set[str]) -> list[str]:
     return sorted(
-        n for n in names
+        n
+        for n in names
         if n.split(".")[0] in FORBIDDEN or any(n == a or n.startswith(a + ".") for a in ADAPTERS)
     )
 

@@ -136,7 +136,9 @@ def test_get_amounts_for_liquidity__periphery_vectors__exact(price, liquidity, e
 
 def test_get_liquidity_for_amount0__overflows_uint128__refused():
     with pytest.raises(ValueError, match="uint128"):
-        v3.get_liquidity_for_amount0(encode_price_sqrt(1, 1), encode_price_sqrt(10001, 10000), 2**200)
+        v3.get_liquidity_for_amount0(
+            encode_price_sqrt(1, 1), encode_price_sqrt(10001, 10000), 2**200
+        )
 
 
 @given(

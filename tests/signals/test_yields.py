@@ -83,7 +83,9 @@ def test_comet_curve__below_kink__base_plus_slope_low_times_utilization():
 
 def test_comet_curve__above_kink__adds_slope_high_past_the_kink():
     u = 95 * 10**16
-    expected = CURVE.slope_low * CURVE.kink // 10**18 + CURVE.slope_high * (u - CURVE.kink) // 10**18
+    expected = (
+        CURVE.slope_low * CURVE.kink // 10**18 + CURVE.slope_high * (u - CURVE.kink) // 10**18
+    )
     assert CURVE.supply_rate(u) == expected
     assert y.comet_supply_apr(CURVE.supply_rate(u)).quantize(Decimal("0.0001")) == Decimal("0.186")
 
@@ -101,7 +103,9 @@ def test_comet_utilization__present_values__borrow_over_supply_scaled_1e18():
 
 def test_erc4626_realised_apy__share_price_up_1_percent_over_30_days__compounded():
     first = y.SharePriceObservation(timestamp=1_700_000_000, assets_per_share=1_000_000)
-    last = y.SharePriceObservation(timestamp=1_700_000_000 + 30 * 86_400, assets_per_share=1_010_000)
+    last = y.SharePriceObservation(
+        timestamp=1_700_000_000 + 30 * 86_400, assets_per_share=1_010_000
+    )
     apy = y.erc4626_realised_apy(first, last)
     with localcontext() as ctx:
         ctx.prec = 60
