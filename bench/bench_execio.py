@@ -2,7 +2,7 @@
 and a private submission through the local relay on anvil.
 
 Each `bench_*` function returns a dict of named measurements; `run()` runs them all. The lead wires
-them into `make bench`; alone: `.venv/bin/python -m bench.execio`.
+them into `make bench`; alone: `.venv/bin/python -m bench.bench_execio`.
 """
 
 from __future__ import annotations

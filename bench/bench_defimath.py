@@ -98,5 +98,14 @@ def bench_weigh(seconds: float = 2.0) -> dict:
 
 BENCHMARKS = (bench_v3_measure, bench_migration_plan, bench_weigh)
 
+def run() -> dict[str, float]:
+    """`make bench` figures: milliseconds per call of each workload."""
+    figures: dict[str, float] = {}
+    for bench in BENCHMARKS:
+        result = bench()
+        figures[f"{result['name']}_ms"] = round(result["ms_each"], 4)
+    return figures
+
+
 if __name__ == "__main__":
     print(json.dumps([bench() for bench in BENCHMARKS], indent=2))
