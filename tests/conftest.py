@@ -1,6 +1,7 @@
 """Shared fixtures: one devnet per test session, rewound around every test.
 
-`devnet` gives each test the same starting chain: an `evm_snapshot` before, `evm_revert` after.
+`devnet` gives each test the same starting chain: an `evm_snapshot` before, `evm_revert` after
+(with automine and the next base fee put back, which a revert does not restore).
 The session's anvil starts from the cached state dump (built once if the recipe changed).
 Role fixtures name the accounts by what they do. `fork_url` is the real chain to fork, from
 KEEPER_FORK_URL; tests that need it are skipped without it.
@@ -24,8 +25,12 @@ def devnet_session():
 @pytest.fixture
 def devnet(devnet_session):
     snapshot = devnet_session.snapshot()
+    next_base_fee = devnet_session.rpc("eth_feeHistory", "0x1", "latest", [])["baseFeePerGas"][-1]
     yield devnet_session
+    devnet_session.rpc("evm_setAutomine", True)  # the local relay turns it off while it runs
     devnet_session.revert(snapshot)
+    # evm_revert does not restore anvil's base-fee tracker: put the next base fee back too
+    devnet_session.set_next_base_fee(int(next_base_fee, 16))
 
 
 @pytest.fixture

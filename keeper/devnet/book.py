@@ -10,6 +10,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from keeper.quotes.uniswap import UniswapSource, V2Pair, V3Pool
+
 
 @dataclass
 class TokenEntry:
@@ -121,3 +123,17 @@ class AddressBook:
     @classmethod
     def load(cls, path: Path) -> AddressBook:
         return cls.from_json(Path(path).read_text())
+
+
+def uniswap_source(book: AddressBook, eth_call) -> UniswapSource:
+    """A Uniswap quote source over every pool and pair the devnet deployed."""
+    address = {symbol: entry.address for symbol, entry in book.tokens.items()}
+    return UniswapSource(
+        eth_call,
+        chain_id=book.chain_id,
+        quoter_v2=book.uniswap_v3["quoter_v2"],
+        swap_router02=book.uniswap_v3["swap_router02"],
+        v2_router=book.uniswap_v2["router"],
+        pools=[V3Pool(address[p.token0], address[p.token1], p.fee) for p in book.v3_pools],
+        v2_pairs=[V2Pair(address[p.token0], address[p.token1]) for p in book.v2_pairs],
+    )

@@ -136,6 +136,13 @@ class Devnet:
         if not self.rpc("evm_revert", snapshot_id):
             raise RuntimeError(f"evm_revert({snapshot_id}) failed: snapshot ids are single-use")
 
+    @property
+    def chain_id(self) -> int:
+        return self.anvil.chain_id if self.anvil else self.w3.eth.chain_id
+
+    def block_number(self) -> int:
+        return int(self.rpc("eth_blockNumber"), 16)
+
     def mine(self, blocks: int = 1) -> None:
         self.rpc("anvil_mine", hex(blocks))
 

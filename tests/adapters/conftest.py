@@ -1,20 +1,12 @@
-"""Adapter tests' fixtures: a bare anvil started here (temporary: the lead swaps in the shared
-devnet fixture), and the roles' keys.
+"""Adapter tests' fixtures: the roles' keys, an RPC client on the shared devnet, the shared data.
 
-The anvil binary comes from npm (`make install`); without it the chain tests skip with the reason.
-`devnet` wraps each test in `evm_snapshot`/`evm_revert` and puts automine back on afterwards, since
-the local relay turns it off while it runs.
+The chain is the session devnet of `tests/conftest.py` (rewound around every test).
 """
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import pytest
 from eth_account import Account
 
@@ -32,85 +24,12 @@ DEV_KEYS = (
 )
 
 
-@dataclass(frozen=True)
-class Devnet:
-    url: str
-    chain_id: int
-    client: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30), repr=False)
-
-    def rpc(self, method: str, *params: object) -> object:
-        body = self.client.post(
-            self.url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}
-        ).json()
-        if "error" in body:
-            raise AssertionError(f"{method}: {body['error']}")
-        return body["result"]
-
-    def mine(self, blocks: int = 1) -> None:
-        for _ in range(blocks):
-            self.rpc("evm_mine")
-
-    def block_number(self) -> int:
-        return int(self.rpc("eth_blockNumber"), 16)
-
-
-def _anvil_binary() -> Path | None:
-    found = sorted((REPO_ROOT / "node_modules" / "@foundry-rs").glob("anvil-linux-*/bin/anvil"))
-    return found[0] if found else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
-def anvil_node():
-    binary = _anvil_binary()
-    if binary is None:
-        pytest.skip(
-            "anvil is not installed: run `make install` (it comes from npm @foundry-rs/anvil)"
-        )
-    port = _free_port()
-    process = subprocess.Popen(
-        [str(binary), "--port", str(port), "--silent"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    node = Devnet(f"http://127.0.0.1:{port}", 31337)
-    try:
-        for _ in range(100):
-            try:
-                node.rpc("eth_chainId")
-                break
-            except httpx.TransportError:
-                time.sleep(0.05)
-        else:
-            pytest.fail("anvil did not answer within 5 s")
-        yield node
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-@pytest.fixture
-def devnet(anvil_node):
-    snapshot = anvil_node.rpc("evm_snapshot")
-    next_base_fee = anvil_node.rpc("eth_feeHistory", "0x1", "latest", [])["baseFeePerGas"][-1]
-    yield anvil_node
-    anvil_node.rpc("evm_setAutomine", True)
-    anvil_node.rpc("evm_revert", snapshot)
-    # evm_revert does not restore anvil's base-fee tracker: put the next base fee back too
-    anvil_node.rpc("anvil_setNextBlockBaseFeePerGas", next_base_fee)
-
-
-@pytest.fixture(scope="session")
-def node(anvil_node):
+def node(devnet_session):
     """One `RpcClient` on the devnet for the tests' own reads (an httpx client costs ~0.2 s to make)."""
     from keeper.chain.rpc import RpcClient
 
-    with RpcClient(anvil_node.url) as rpc:
+    with RpcClient(devnet_session.url) as rpc:
         yield rpc
 
 
