@@ -33,3 +33,17 @@ def main(verbose: int) -> None:
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     install_log_filter()
+
+
+def _register() -> None:
+    """Attach the command groups (each its own module)."""
+    from keeper.cli.config_cmd import config
+    from keeper.cli.rebalance import rebalance
+    from keeper.cli.status import status
+
+    main.add_command(status)
+    main.add_command(rebalance)
+    main.add_command(config)
+
+
+_register()
