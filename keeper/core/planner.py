@@ -336,32 +336,74 @@ def _pair_direct(book: _Book, venue: VenueSpec, s_assets: dict[str, int], b_asse
 
 def _pair_via_quote(book: _Book, venue: VenueSpec, s_assets: dict[str, int], b_assets: dict[str, int],
                     legs: list[_Leg], dropped: list[Dropped]) -> None:
+    """Sells into the quote, then buys with it. Amounts are settled first (`_settle_via_quote`) so
+    that no sale is made for a buy that gets dropped as too small, then turned into raw legs; each
+    buy spends its share of the raw quote actually there, rounded down."""
     q = book.quote[venue.name]
+    qa = venue.quote
+    sells, x_q, buys, y_q, small = _settle_via_quote(venue, s_assets, b_assets)
+    for side, asset, amount in small:
+        sa, ba = (asset, qa) if side == "sell" else (qa, asset)
+        dropped.append(Dropped(venue.name, sa, ba, _usd(amount), f"below the {venue.name} minimum trade of ${venue.min_trade_usd:,}"))
     spent: dict[str, int] = defaultdict(int)
-    funds_raw = 0
-    total_flow = 0
-    for a in sorted(s_assets):
-        amt = s_assets[a]
-        total_flow += amt
-        for sp, part in _split_holdings(book, a, venue.name, amt):
-            if a == venue.quote:
-                raw = min(_raw_of(part, sp), sp.raw - spent[sp.holding])
-                spent[sp.holding] += raw
-                funds_raw += raw
-                continue
+    funds_raw = min(_raw_of(x_q, q), q.raw) if x_q else 0
+    spent[q.holding] += funds_raw
+    for a in sorted(sells):
+        for sp, part in _split_holdings(book, a, venue.name, sells[a]):
             leg = _leg(venue, 0, sp, q, part, spent, whole=part == _micro(sp.value_usd))
             if _keep_or_drop(venue, leg, sp, q, part, legs, dropped):
                 funds_raw += leg.buy_raw
-    if total_flow == 0 or funds_raw == 0:
+    demand = sum(buys.values()) + y_q
+    if funds_raw <= 0 or demand <= 0:
         return
-    for b in sorted(b_assets, key=lambda b: (-b_assets[b], b)):
-        if b == venue.quote:
-            continue
+    for b in sorted(buys, key=lambda b: (-buys[b], b)):
         bp = book.buy_holding(b, venue.name)
-        q_raw = funds_raw * b_assets[b] // total_flow
-        notional = _value(q_raw, q)
-        leg = _leg_raw(venue, 2, q, bp, q_raw, notional)
-        _keep_or_drop(venue, leg, q, bp, _micro(notional), legs, dropped)
+        q_raw = funds_raw * buys[b] // demand
+        leg = _leg_raw(venue, 2, q, bp, q_raw, _value(q_raw, q))
+        _keep_or_drop(venue, leg, q, bp, buys[b], legs, dropped)
+
+
+def _settle_via_quote(venue: VenueSpec, s_assets: dict[str, int], b_assets: dict[str, int]):
+    """Consistent amounts (micro-USD) for a VIA_QUOTE venue: every sell and buy at least the
+    venue minimum, and the quote the sells return (after costs) plus the quote's own sale equal to
+    what the buys and the quote's own purchase take. Returns (sells, quote sold, buys, quote
+    bought, dropped [(side, asset, amount)])."""
+    qa = venue.quote
+    keep = 10_000 - venue.cost_bps  # quote returned per unit sold, in basis points
+    floor = _micro(venue.min_trade_usd)
+    sells = {a: v for a, v in s_assets.items() if a != qa and v > 0}
+    buys = {b: v for b, v in b_assets.items() if b != qa and v > 0}
+    x_q, y_q = s_assets.get(qa, 0), b_assets.get(qa, 0)
+    small: dict[tuple[str, str], int] = {}
+    for _ in range(8):
+        changed = False
+        for side, book in (("sell", sells), ("buy", buys)):
+            for a in sorted(book):
+                if book[a] < floor:
+                    small[(side, a)] = max(small.get((side, a), 0), book.pop(a))
+                    changed = True
+        funds = x_q + sum(sells.values()) * keep // 10_000
+        demand = sum(buys.values()) + y_q
+        if demand > funds:  # not enough quote: scale the buys (and the quote's own share) down
+            buys = {b: v * funds // demand for b, v in buys.items()}
+            y_q = y_q * funds // demand if demand else 0
+            changed = True
+        elif funds > demand:  # buys were dropped or capped: sell less, asset sales first
+            excess = funds - demand
+            total = sum(sells.values())
+            cut = min(total, excess * 10_000 // keep if keep else total)
+            if cut:
+                sells = {a: v - v * cut // total for a, v in sells.items()}
+                changed = True
+            funds = x_q + sum(sells.values()) * keep // 10_000
+            if funds > demand:
+                x_q = max(0, x_q - (funds - demand))
+        if not changed:
+            break
+    for (side, a) in list(small):
+        if (sells if side == "sell" else buys).get(a):
+            del small[(side, a)]
+    return sells, x_q, buys, y_q, [(side, a, v) for (side, a), v in sorted(small.items())]
 
 
 def _leg(venue: VenueSpec, phase: int, sp: Position, bp: Position, amount: int, spent: dict[str, int], *, whole: bool) -> _Leg:
