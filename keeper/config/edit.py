@@ -119,13 +119,37 @@ def set_target(
             changes.append(TargetChange(a, _fmt(values[a], percent), _fmt(v, percent)))
     _sync_class_targets(doc, updated, percent)
     buf = io.StringIO()
-    yaml_rt().dump(doc, buf)
+    writer = yaml_rt()
+    mapping, offset = _guess_indent(text)
+    writer.indent(mapping=mapping, sequence=offset + 2, offset=offset)
+    writer.dump(doc, buf)
     new_text = buf.getvalue()
     loaded = load_config_text(new_text, p)  # raises before anything is written
     backup = p.with_name(p.name + ".bak")
     shutil.copy2(p, backup)
     _atomic_write(p, new_text)
     return EditResult(tuple(changes), backup, loaded)
+
+
+def _guess_indent(text: str) -> tuple[int, int]:
+    """(mapping indent, dash offset of block sequences) as the file writes them, so an edit
+    changes only the lines it must."""
+    mapping, offset = None, None
+    prev_key_col = None
+    for line in text.splitlines():
+        stripped = line.lstrip(" ")
+        if not stripped or stripped.startswith("#"):
+            continue
+        col = len(line) - len(stripped)
+        if stripped.startswith("- "):
+            if offset is None and prev_key_col is not None:
+                offset = max(col - prev_key_col, 0)
+            continue
+        if mapping is None and col > 0 and prev_key_col is not None and col > prev_key_col:
+            mapping = col - prev_key_col
+        if stripped.rstrip().endswith(":") or ": " in stripped:
+            prev_key_col = col
+    return mapping or 2, offset if offset is not None else 0
 
 
 def _target_slots(doc: Any) -> dict[str, tuple]:

@@ -9,6 +9,7 @@ config fails before any RPC, exchange or broker is contacted.
 
 from __future__ import annotations
 
+import difflib
 import re
 import types
 import typing
@@ -197,8 +198,9 @@ def _first(doc: Any, path: Path, issues: list[tuple[PathT, str]]) -> ConfigError
     ranked = sorted(((line_of(doc, p), i, p, m) for i, (p, m) in enumerate(issues)), key=lambda x: (x[0], x[1]))
     line, _, where, message = ranked[0]
     more = f" (+{len(ranked) - 1} more)" if len(ranked) > 1 else ""
-    text = f"{path}:{line}: {dotted(where)}: {message}{more}"
-    return ConfigError(redact(" ".join(text.split())))
+    # redact the message (it may echo a value), not the path (it names the offending key)
+    text = f"{path}:{line}: {dotted(where)}: {redact(message)}{more}"
+    return ConfigError(" ".join(text.split()))
 
 
 def _clean(loc: tuple, doc: Any) -> PathT:
@@ -219,8 +221,9 @@ def _clean(loc: tuple, doc: Any) -> PathT:
 
 
 def _from_pydantic(e: ValidationError, doc: Any, path: Path, root: type[BaseModel]) -> ConfigError:
+    errors = _typos_over_missing(e.errors())
     groups: dict[PathT, list[dict]] = {}
-    for err in e.errors():
+    for err in errors:
         groups.setdefault(_clean(err["loc"], doc), []).append(err)
     located = []
     for where, errs in groups.items():
@@ -233,6 +236,20 @@ def _from_pydantic(e: ValidationError, doc: Any, path: Path, root: type[BaseMode
     return _first(doc, path, located)
 
 
+def _typos_over_missing(errors: list[dict]) -> list[dict]:
+    """A missing field next to an unknown key that looks like it is a typo: report the typo only
+    (its line is where the user's mistake is)."""
+    extra = [x for x in errors if x["type"] == "extra_forbidden"]
+    out = []
+    for err in errors:
+        if err["type"] == "missing" and err["loc"]:
+            parent, name = err["loc"][:-1], str(err["loc"][-1])
+            if any(x["loc"][:-1] == parent and difflib.get_close_matches(str(x["loc"][-1]), [name], n=1) for x in extra):
+                continue
+        out.append(err)
+    return out
+
+
 def _message(err: dict, root: type[BaseModel]) -> str:
     t = err["type"]
     ctx = err.get("ctx") or {}
@@ -242,8 +259,8 @@ def _message(err: dict, root: type[BaseModel]) -> str:
         return f"required: add {key}:"
     if t == "extra_forbidden":
         if _SECRET_KEY.search(str(key)):
-            return (f"secrets never live in keeper.yaml: remove {key!r} and put it in the environment "
-                    "(name the variable with credentials_env or rpc_url_env)")
+            return ("credentials never live in keeper.yaml: delete this key and set the value in the "
+                    "environment (name the variable with credentials_env or rpc_url_env)")
         allowed = _fields_at(root, loc[:-1])
         return f"unknown key {key!r}{did_you_mean(str(key), allowed)}" if allowed else f"unknown key {key!r}: remove it"
     if t == "literal_error":
@@ -251,7 +268,7 @@ def _message(err: dict, root: type[BaseModel]) -> str:
     if t in ("value_error", "assertion_error"):
         return str(ctx.get("error", err["msg"]))
     if t == "string_pattern_mismatch":
-        return "must be the NAME of an environment variable (A-Z, 0-9, _), never the secret or URL itself"
+        return "must be the NAME of an environment variable (A-Z, 0-9, _), never the value itself"
     bounds = {"greater_than_equal": (">=", "ge"), "greater_than": (">", "gt"),
               "less_than_equal": ("<=", "le"), "less_than": ("<", "lt")}
     if t in bounds:
