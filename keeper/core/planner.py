@@ -112,11 +112,23 @@ class _Book:
                 continue
             if p.asset in movers:
                 self.liquid[(p.asset, p.venue)].append(p)
-        for key, plist in self.liquid.items():
-            plist.sort(key=lambda p: (_KIND_ORDER.get(p.kind, 1), -p.value_usd, p.holding))
         for v in spec.venues:
             if v.name in usable and v.pairing is Pairing.VIA_QUOTE:
                 self.quote[v.name] = self._quote_position(snapshot, v)
+        # computed once: the hot loops below read these many times per plan
+        self.micro: dict[str, int] = {}
+        for plist in self.liquid.values():
+            for p in plist:
+                self.micro[p.holding] = _micro(p.value_usd)
+            plist.sort(key=lambda p: (_KIND_ORDER.get(p.kind, 1), -self.micro[p.holding], p.holding))
+        for q in self.quote.values():
+            self.micro.setdefault(q.holding, _micro(q.value_usd))
+        self.capacity: dict[tuple[str, str], int] = {
+            key: sum(self.micro[p.holding] for p in self.sellable(*key)) for key in self.liquid
+        }
+        self.venues_of: dict[str, list[str]] = defaultdict(list)
+        for (a, v) in sorted(self.liquid):
+            self.venues_of[a].append(v)
         self.notes = tuple(notes)
 
     @staticmethod
@@ -134,7 +146,7 @@ class _Book:
         return self.liquid.get((asset, venue), [])
 
     def sell_capacity(self, asset: str, venue: str) -> int:
-        return sum(_micro(p.value_usd) for p in self.sellable(asset, venue))
+        return self.capacity.get((asset, venue), 0)
 
     def can_buy(self, asset: str, venue: str) -> bool:
         return bool(self.liquid.get((asset, venue)))
@@ -168,7 +180,7 @@ def _match(book: _Book, goal: Goal) -> tuple[dict[str, dict[str, int]], dict[str
     for m in sellers:
         origin = POOL if spec.asset(m.asset).cash else S
         src_edge[m.asset] = net.add_edge(origin, idx[m.asset], _micro(m.must_sell))
-        for v in venues:
+        for v in book.venues_of.get(m.asset, ()):
             cap = book.sell_capacity(m.asset, v)
             if cap > 0:
                 sell_edges[m.asset][v] = net.add_edge(idx[m.asset], vidx[v], cap)
@@ -176,9 +188,8 @@ def _match(book: _Book, goal: Goal) -> tuple[dict[str, dict[str, int]], dict[str
     sink_edge: dict[str, int] = {}
     buy_edges: dict[str, dict[str, int]] = defaultdict(dict)
     for m in buyers:
-        for v in venues:
-            if book.can_buy(m.asset, v):
-                buy_edges[m.asset][v] = net.add_edge(vidx[v], idx[m.asset], infinite)
+        for v in book.venues_of.get(m.asset, ()):
+            buy_edges[m.asset][v] = net.add_edge(vidx[v], idx[m.asset], infinite)
         sink_edge[m.asset] = net.add_edge(idx[m.asset], T, _micro(m.must_buy))
 
     net.max_flow(S, T)  # phase 1: must -> must
@@ -300,7 +311,7 @@ def _split_holdings(book: _Book, asset: str, venue: str, amount: int) -> list[tu
     for p in book.sellable(asset, venue):
         if amount <= 0:
             break
-        take = min(amount, _micro(p.value_usd))
+        take = min(amount, book.micro[p.holding])
         if take > 0:
             out.append((p, take))
             amount -= take
@@ -321,7 +332,7 @@ def _pair_direct(book: _Book, venue: VenueSpec, s_assets: dict[str, int], b_asse
         amt = min(s_left, b_left)
         sp, bp = sellers[i][0], buyers[j][0]
         # the last leg out of a holding that is sold entirely takes exactly what is left of it
-        whole = s_left == amt and sellers[i][1] == _micro(sp.value_usd)
+        whole = s_left == amt and sellers[i][1] == book.micro[sp.holding]
         leg = _leg(venue, 1, sp, bp, amt, spent, whole=whole)
         _keep_or_drop(venue, leg, sp, bp, amt, legs, dropped)
         s_left -= amt
@@ -350,7 +361,7 @@ def _pair_via_quote(book: _Book, venue: VenueSpec, s_assets: dict[str, int], b_a
     spent[q.holding] += funds_raw
     for a in sorted(sells):
         for sp, part in _split_holdings(book, a, venue.name, sells[a]):
-            leg = _leg(venue, 0, sp, q, part, spent, whole=part == _micro(sp.value_usd))
+            leg = _leg(venue, 0, sp, q, part, spent, whole=part == book.micro[sp.holding])
             if _keep_or_drop(venue, leg, sp, q, part, legs, dropped):
                 funds_raw += leg.buy_raw
     demand = sum(buys.values()) + y_q
@@ -472,7 +483,7 @@ def _shortfalls(book: _Book, goal: Goal, trades: tuple[Trade, ...]) -> tuple[Sho
     out = []
     tolerance = Decimal("0.01") + sum((t.expected_cost_usd for t in trades), ZERO)
     for m in goal.moves:
-        where = sorted(v for (a, v) in book.liquid if a == m.asset)
+        where = book.venues_of.get(m.asset, [])
         unmet_sell = m.must_sell - max(-net[m.asset], ZERO)
         unmet_buy = m.must_buy - max(net[m.asset], ZERO)
         if m.must_sell and unmet_sell > tolerance:

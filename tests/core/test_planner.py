@@ -136,3 +136,17 @@ def test_cash_flow_strategy__plan__sells_only_cash():
                           strategy=StrategySpec(kind=StrategyKind.CASH_FLOW))
     assert {t.sell_asset for t in d.plan.trades} == {"USDC"}
     assert sum(t.notional_usd for t in d.plan.trades) == D(10_000)
+
+
+def test_via_quote_venue__a_buy_below_minimum__sale_shrinks_so_no_proceeds_are_stranded():
+    # BTC must sell ~$10,050; ETH must buy $10,000; SOL may absorb $50, under the $100 minimum.
+    # Regression: the SOL buy used to be dropped after BTC was sold for it, leaving $50 in USDT.
+    assets = [A("BTC", "c", "0.3"), A("ETH", "c", "0.3"), A("SOL", "c", "0.05"), A("USDT", "cash", "0.35", cash=True)]
+    cex = venue("cex", VenueKind.CEX, quote="USDT", fee_bps=10, slippage_bps=5, min_trade="100")
+    spec, snap, d = _plan(assets, [cex], [H("BTC", "cex", "40050", "60000", 8), H("ETH", "cex", "20000", "3000", 8),
+                                          H("SOL", "cex", "4950", "150", 8), H("USDT", "cex", "35000", "1", 8)])
+    assert [(x.sell_asset, x.buy_asset) for x in d.plan.dropped] == [("USDT", "SOL")]
+    after = apply_plan(snap, d.plan)
+    usdt_gain = D(after.position("cex:USDT").raw - snap.position("cex:USDT").raw) / 10**8
+    assert abs(usdt_gain) < D("0.01")
+    assert {t.buy_asset for t in d.plan.trades} == {"USDT", "ETH"}
