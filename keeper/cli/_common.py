@@ -22,17 +22,31 @@ DEFAULT_CONFIG = "keeper.yaml"
 
 def config_option(f):
     return click.option(
-        "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-        default=lambda: os.environ.get("KEEPER_CONFIG", DEFAULT_CONFIG), show_default="keeper.yaml or $KEEPER_CONFIG",
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=lambda: os.environ.get("KEEPER_CONFIG", DEFAULT_CONFIG),
+        show_default="keeper.yaml or $KEEPER_CONFIG",
         help="The keeper config file.",
     )(f)
 
 
 def snapshot_options(f):
-    f = click.option("--static", "static", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                     help="Read every venue's balances and prices from this file instead of the venues.")(f)
-    f = click.option("--now", "now", type=int, default=None, hidden=True,
-                     help="Unix time to decide at (tests, replays). Default: the clock.")(f)
+    f = click.option(
+        "--static",
+        "static",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Read every venue's balances and prices from this file instead of the venues.",
+    )(f)
+    f = click.option(
+        "--now",
+        "now",
+        type=int,
+        default=None,
+        hidden=True,
+        help="Unix time to decide at (tests, replays). Default: the clock.",
+    )(f)
     return f
 
 

@@ -24,21 +24,35 @@ def rebalance() -> None:
 @rebalance.command("preview")
 @config_option
 @snapshot_options
-@click.option("--off-schedule", is_flag=True, help="Plan as an unscheduled check (default: the scheduled run).")
-@click.option("--cadence", type=click.Choice([c.label for c in Cadence]), default=None,
-              help="The frequency-matrix column of this run (default: the schedule's, else daily).")
-def preview(config_path: Path, static: Path | None, now: int | None, off_schedule: bool, cadence: str | None) -> None:
-    """The trades a rebalance would make now, per venue, with costs and the drift after. Sends nothing."""
+@click.option(
+    "--off-schedule",
+    is_flag=True,
+    help="Plan as an unscheduled check (default: the scheduled run).",
+)
+@click.option(
+    "--cadence",
+    type=click.Choice([c.label for c in Cadence]),
+    default=None,
+    help="The frequency-matrix column of this run (default: the schedule's, else daily).",
+)
+def preview(
+    config_path: Path, static: Path | None, now: int | None, off_schedule: bool, cadence: str | None
+) -> None:
+    """The trades a rebalance would make now, per venue, with costs and drift after. Sends nothing."""
     loaded = load_and_read(config_path, static, now)
     cfg, snap = loaded.config, loaded.snapshot
-    run_cadence = Cadence[cadence.upper()] if cadence else (cfg.spec.schedule_cadence or Cadence.DAILY)
+    run_cadence = (
+        Cadence[cadence.upper()] if cadence else (cfg.spec.schedule_cadence or Cadence.DAILY)
+    )
     ctx = RunContext(now=loaded.now, scheduled=not off_schedule, cadence=run_cadence)
     decision = decide(cfg.spec, snap, ctx)
     plan, report = decision.plan, decision.report
     out = console()
     kind = "scheduled" if ctx.scheduled else "off-schedule"
-    out.print(f"[bold]{cfg.model.treasury.name}[/bold]: {usd(report.total_usd)} at {when(snap.taken_at)}; "
-              f"{plan.strategy.value} strategy, {kind} {run_cadence.label} run")
+    out.print(
+        f"[bold]{cfg.model.treasury.name}[/bold]: {usd(report.total_usd)} "
+        f"at {when(snap.taken_at)}; {plan.strategy.value} strategy, {kind} {run_cadence.label} run"
+    )
     for note in cfg.notes:
         out.print(f"[yellow]note:[/yellow] {note}")
     if plan.no_action:
@@ -46,13 +60,21 @@ def preview(config_path: Path, static: Path | None, now: int | None, off_schedul
     else:
         for venue in plan.venues():
             out.print(trades_table(plan, venue))
-        out.print(f"[bold]{len(plan.trades)} trades[/bold], notional {usd(plan.notional_usd)}, "
-                  f"expected cost {usd(plan.expected_cost_usd)} + gas (filled by the runner), "
-                  f"drift removed {usd(plan.drift_removed_usd)}")
+        out.print(
+            f"[bold]{len(plan.trades)} trades[/bold], notional {usd(plan.notional_usd)}, "
+            f"expected cost {usd(plan.expected_cost_usd)} + gas (filled by the runner), "
+            f"drift removed {usd(plan.drift_removed_usd)}"
+        )
     for d in plan.dropped:
-        out.print(f"[yellow]dropped:[/yellow] {d.venue}: {d.sell_asset} -> {d.buy_asset} {usd(d.notional_usd)}: {d.reason}")
+        out.print(
+            f"[yellow]dropped:[/yellow] {d.venue}: {d.sell_asset} -> {d.buy_asset} "
+            f"{usd(d.notional_usd)}: {d.reason}"
+        )
     for s in plan.shortfalls:
-        out.print(f"[dark_orange]shortfall:[/dark_orange] {s.asset}: {usd(s.unmet_usd)} of its required {s.side} not made: {s.reason}")
+        out.print(
+            f"[dark_orange]shortfall:[/dark_orange] {s.asset}: {usd(s.unmet_usd)} "
+            f"of its required {s.side} not made: {s.reason}"
+        )
     for n in plan.notes:
         out.print(f"[cyan]note:[/cyan] {n}")
     if not plan.no_action:
@@ -64,11 +86,19 @@ def preview(config_path: Path, static: Path | None, now: int | None, off_schedul
 @config_option
 @click.argument("asset")
 @click.argument("value")
-@click.option("--take-from", default=None, metavar="ASSET", help="Take the change from this asset's target.")
-@click.option("--scale-others", is_flag=True, help="Scale every other target so they still add up to 100%.")
-def set_target(config_path: Path, asset: str, value: str, take_from: str | None, scale_others: bool) -> None:
-    """Set ASSET's target to VALUE ("45%", "$12,000"), keep comments, write a backup, re-validate."""
-    result = edit_set_target(config_path, asset, value, take_from=take_from, scale_others=scale_others)
+@click.option(
+    "--take-from", default=None, metavar="ASSET", help="Take the change from this asset's target."
+)
+@click.option(
+    "--scale-others", is_flag=True, help="Scale every other target so they still add up to 100%."
+)
+def set_target(
+    config_path: Path, asset: str, value: str, take_from: str | None, scale_others: bool
+) -> None:
+    """Set ASSET's target to VALUE ("45%", "$12,000"); keeps comments, writes a backup."""
+    result = edit_set_target(
+        config_path, asset, value, take_from=take_from, scale_others=scale_others
+    )
     out = console()
     if not result.changes:
         out.print(f"{asset} already targets {value}: nothing changed")

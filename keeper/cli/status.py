@@ -6,7 +6,13 @@ from pathlib import Path
 
 import click
 
-from keeper.cli._common import config_option, console, load_and_read, next_run_text, snapshot_options
+from keeper.cli._common import (
+    config_option,
+    console,
+    load_and_read,
+    next_run_text,
+    snapshot_options,
+)
 from keeper.cli.render import drift_table, timeline_table, usd, when
 from keeper.core.drift import compute_drift
 
@@ -21,13 +27,25 @@ def status(config_path: Path, static: Path | None, now: int | None) -> None:
     report = compute_drift(cfg.spec, snap)
     out = console()
     blocks = ", ".join(f"{v} #{b}" for v, b in snap.blocks)
-    out.print(f"[bold]{cfg.model.treasury.name}[/bold]: {usd(report.total_usd)} at {when(snap.taken_at)}"
-              + (f" (blocks: {blocks})" if blocks else ""))
+    out.print(
+        f"[bold]{cfg.model.treasury.name}[/bold]: {usd(report.total_usd)} at {when(snap.taken_at)}"
+        + (f" (blocks: {blocks})" if blocks else "")
+    )
     for note in cfg.notes:
         out.print(f"[yellow]note:[/yellow] {note}")
     out.print(drift_table(report, cfg.spec, list(cfg.model.classes)))
     for row in report.blocked():
-        out.print(f"[magenta]unpriced:[/magenta] {row.name}: {row.reason} (trading in {row.name} is blocked)")
+        out.print(
+            (
+                f"[magenta]unpriced:[/magenta] {row.name}: {row.reason} (trading in {row.name} is "
+                f"blocked)"
+            )
+        )
     if report.excluded_usd:
-        out.print(f"[magenta]excluded from the total:[/magenta] {usd(report.excluded_usd)} held in unpriced assets")
+        out.print(
+            (
+                f"[magenta]excluded from the total:[/magenta] {usd(report.excluded_usd)} held in "
+                f"unpriced assets"
+            )
+        )
     out.print(timeline_table(report, next_run_text(cfg, loaded.now)))

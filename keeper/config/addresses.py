@@ -39,7 +39,12 @@ class AddressBook:
             return ref
         if ref in self.entries:
             return self.entries[ref]
-        raise ConfigError(f"{what}: {ref!r} is not in the address book {self.source}{did_you_mean(ref, set(self.entries))}")
+        raise ConfigError(
+            (
+                f"{what}: {ref!r} is not in the address book "
+                f"{self.source}{did_you_mean(ref, set(self.entries))}"
+            )
+        )
 
 
 def parse_address_book(data: Any, source: str) -> AddressBook:
@@ -68,10 +73,15 @@ def load_address_book(path: Path) -> AddressBook:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(
-            f"address book {path} not found: start the devnet (make demo) so it is written, or use 0x addresses"
+            (
+                f"address book {path} not found: start the devnet (make demo) so it is written, or "
+                f"use 0x addresses"
+            )
         ) from None
     except json.JSONDecodeError as e:
-        raise ConfigError(f"{path}:{e.lineno}: the address book is not valid JSON: {e.msg}") from None
+        raise ConfigError(
+            f"{path}:{e.lineno}: the address book is not valid JSON: {e.msg}"
+        ) from None
     return parse_address_book(data, str(path))
 
 
@@ -84,7 +94,9 @@ class ChainRefs:
     feeds: dict[str, tuple[str, str]]
 
 
-def resolve_chain_refs(loaded: LoadedConfig, books: dict[str, AddressBook] | None = None) -> ChainRefs:
+def resolve_chain_refs(
+    loaded: LoadedConfig, books: dict[str, AddressBook] | None = None
+) -> ChainRefs:
     """Resolve every chain reference of `loaded`. `books` (venue -> book) overrides the files."""
     books = dict(books or {})
     spec = loaded.spec
@@ -95,7 +107,12 @@ def resolve_chain_refs(loaded: LoadedConfig, books: dict[str, AddressBook] | Non
         if venue not in books:
             book_path = loaded.model.venues[venue].address_book
             if book_path is None:
-                raise ConfigError(f"{what}: {ref!r} is a name but venue {venue} has no address_book: add one or use a 0x address")
+                raise ConfigError(
+                    (
+                        f"{what}: {ref!r} is a name but venue {venue} has no address_book: add one "
+                        f"or use a 0x address"
+                    )
+                )
             books[venue] = load_address_book(loaded.resolve(book_path))
         return books[venue].resolve(ref, what)
 
@@ -103,9 +120,16 @@ def resolve_chain_refs(loaded: LoadedConfig, books: dict[str, AddressBook] | Non
     for h in spec.holdings:
         if spec.venue(h.venue).kind.value != "chain":
             continue
-        holdings[h.id] = "native" if h.kind is HoldingKind.NATIVE else book_for(h.venue, h.ref, f"holding {h.id}")
+        holdings[h.id] = (
+            "native"
+            if h.kind is HoldingKind.NATIVE
+            else book_for(h.venue, h.ref, f"holding {h.id}")
+        )
     feeds: dict[str, tuple[str, str]] = {}
     for a in spec.assets:
         if a.price.feed and a.price.feed_venue:
-            feeds[a.name] = (a.price.feed_venue, book_for(a.price.feed_venue, a.price.feed, f"price feed of {a.name}"))
+            feeds[a.name] = (
+                a.price.feed_venue,
+                book_for(a.price.feed_venue, a.price.feed, f"price feed of {a.name}"),
+            )
     return ChainRefs(holdings, feeds)

@@ -33,8 +33,12 @@ from keeper.core.spec import (
 )
 
 ZERO = Decimal(0)
-_CHAIN_KINDS = {"token": HoldingKind.ERC20, "vault": HoldingKind.ERC4626, "atoken": HoldingKind.ATOKEN,
-                "native": HoldingKind.NATIVE}
+_CHAIN_KINDS = {
+    "token": HoldingKind.ERC20,
+    "vault": HoldingKind.ERC4626,
+    "atoken": HoldingKind.ATOKEN,
+    "native": HoldingKind.NATIVE,
+}
 
 
 def band(cfg: BandConfig) -> Band:
@@ -48,33 +52,45 @@ def to_spec(cfg: KeeperConfig) -> PortfolioSpec:
     assets, classes, holdings = [], [], []
     for cname, c in cfg.classes.items():
         for aname, a in c.assets.items():
-            assets.append(AssetSpec(
-                name=aname,
-                asset_class=cname,
-                target=weights[aname],
-                band=band(a.band or c.asset_band or cfg.defaults.band),
-                cash=c.cash,
-                price=_price(a.price, chain_venues),
-            ))
+            assets.append(
+                AssetSpec(
+                    name=aname,
+                    asset_class=cname,
+                    target=weights[aname],
+                    band=band(a.band or c.asset_band or cfg.defaults.band),
+                    cash=c.cash,
+                    price=_price(a.price, chain_venues),
+                )
+            )
             for h in a.holdings:
                 vkind = cfg.venues[h.venue].kind
                 if h.ref_kind == "symbol":
-                    kind = HoldingKind.CEX_BALANCE if vkind == "cex" else HoldingKind.BROKER_POSITION
+                    kind = (
+                        HoldingKind.CEX_BALANCE if vkind == "cex" else HoldingKind.BROKER_POSITION
+                    )
                 else:
                     kind = _CHAIN_KINDS[h.ref_kind]
-                holdings.append(HoldingSpec(
-                    id=holding_id(h.venue, h.ref_kind, h.ref, h.id),
-                    asset=aname, venue=h.venue, kind=kind, ref=h.ref, decimals=h.decimals,
-                ))
-        classes.append(ClassSpec(
-            name=cname,
-            label=c.label or cname,
-            target=sum((weights[a] for a in c.assets), ZERO),
-            band=band(c.band or cfg.defaults.class_band),
-            frequency=c.fastest,
-            cash=c.cash,
-            assets=tuple(sorted(c.assets)),
-        ))
+                holdings.append(
+                    HoldingSpec(
+                        id=holding_id(h.venue, h.ref_kind, h.ref, h.id),
+                        asset=aname,
+                        venue=h.venue,
+                        kind=kind,
+                        ref=h.ref,
+                        decimals=h.decimals,
+                    )
+                )
+        classes.append(
+            ClassSpec(
+                name=cname,
+                label=c.label or cname,
+                target=sum((weights[a] for a in c.assets), ZERO),
+                band=band(c.band or cfg.defaults.class_band),
+                frequency=c.fastest,
+                cash=c.cash,
+                assets=tuple(sorted(c.assets)),
+            )
+        )
     reserve = cfg.limits.cash_reserve
     schedule = parse_schedule(cfg.schedule) if cfg.schedule is not None else None
     return PortfolioSpec(
@@ -95,14 +111,20 @@ def to_spec(cfg: KeeperConfig) -> PortfolioSpec:
         ),
         schedule_cadence=schedule.cadence if schedule else None,
         default_price_max_age_s=cfg.prices.max_age,
-        targets_in_usd=any(a.target.usd is not None for c in cfg.classes.values() for a in c.assets.values()),
+        targets_in_usd=any(
+            a.target.usd is not None for c in cfg.classes.values() for a in c.assets.values()
+        ),
     )
 
 
 def _venue(name: str, cfg: KeeperConfig) -> VenueSpec:
     v = cfg.venues[name]
     kind = VenueKind(v.kind)
-    pairing = Pairing(v.pairing) if v.pairing else (Pairing.DIRECT if kind is VenueKind.CHAIN else Pairing.VIA_QUOTE)
+    pairing = (
+        Pairing(v.pairing)
+        if v.pairing
+        else (Pairing.DIRECT if kind is VenueKind.CHAIN else Pairing.VIA_QUOTE)
+    )
     d = cfg.defaults
     return VenueSpec(
         name=name,
@@ -110,7 +132,9 @@ def _venue(name: str, cfg: KeeperConfig) -> VenueSpec:
         pairing=pairing,
         quote=v.quote,
         fee_bps=v.fee_bps if v.fee_bps is not None else getattr(d.fee_bps, v.kind),
-        slippage_bps=v.slippage_bps if v.slippage_bps is not None else getattr(d.slippage_bps, v.kind),
+        slippage_bps=v.slippage_bps
+        if v.slippage_bps is not None
+        else getattr(d.slippage_bps, v.kind),
         min_trade_usd=v.min_trade if v.min_trade is not None else getattr(d.min_trade, v.kind),
         chain_id=v.chain_id,
     )

@@ -83,7 +83,12 @@ def set_target(
     if asset not in slots:
         raise ConfigError(f"set-target: unknown asset {asset!r}{did_you_mean(asset, set(slots))}")
     if take_from is not None and take_from not in slots:
-        raise ConfigError(f"set-target: --take-from {take_from!r} is not an asset{did_you_mean(take_from, set(slots))}")
+        raise ConfigError(
+            (
+                f"set-target: --take-from {take_from!r} is not an "
+                f"asset{did_you_mean(take_from, set(slots))}"
+            )
+        )
     if take_from == asset:
         raise ConfigError("set-target: --take-from must name another asset")
     current = {a: parse_target(_get(doc, path_)) for a, path_ in slots.items()}
@@ -91,18 +96,29 @@ def set_target(
     new = parse_new_target(value, percent)
     if (new.percent is not None) != percent:
         unit = "percentages like 25%" if percent else "USD amounts like $20,000"
-        raise ConfigError(f"set-target: the targets in this file are {unit}: write {asset}'s the same way")
+        raise ConfigError(
+            f"set-target: the targets in this file are {unit}: write {asset}'s the same way"
+        )
     values = {a: (t.percent if percent else t.usd) for a, t in current.items()}
     target = new.percent if percent else new.usd
     if target < 0 or (percent and target > 1):
-        raise ConfigError(f"set-target: {value!r} is out of range: use 0%..100%" if percent else f"set-target: {value!r} must be >= $0")
+        raise ConfigError(
+            f"set-target: {value!r} is out of range: use 0%..100%"
+            if percent
+            else f"set-target: {value!r} must be >= $0"
+        )
     updated = dict(values)
     updated[asset] = target
     delta = target - values[asset]
     if take_from:
         updated[take_from] = values[take_from] - delta
         if updated[take_from] < 0:
-            raise ConfigError(f"set-target: {take_from} has only {_fmt(values[take_from], percent)} to give: choose another asset or --scale-others")
+            raise ConfigError(
+                (
+                    f"set-target: {take_from} has only {_fmt(values[take_from], percent)} to give: "
+                    f"choose another asset or --scale-others"
+                )
+            )
     elif scale_others and delta:
         updated = _scale(values, asset, target, percent)
     if percent:
@@ -158,7 +174,7 @@ def _target_slots(doc: Any) -> dict[str, tuple]:
         return {a: (seed001.ROOT, "targets", a) for a in targets}
     out = {}
     for cname, c in (doc.get("classes") or {}).items():
-        for aname in (c.get("assets") or {}):
+        for aname in c.get("assets") or {}:
             out[aname] = ("classes", cname, "assets", aname, "target")
     return out
 
@@ -175,7 +191,9 @@ def _set(doc: Any, path: tuple, value: str) -> None:
     parent[path[-1]] = value
 
 
-def _scale(values: dict[str, Decimal], asset: str, target: Decimal, percent: bool) -> dict[str, Decimal]:
+def _scale(
+    values: dict[str, Decimal], asset: str, target: Decimal, percent: bool
+) -> dict[str, Decimal]:
     """Spread the change over the other assets in proportion to their targets."""
     others = {a: v for a, v in values.items() if a != asset}
     base = sum(others.values(), ZERO)

@@ -32,11 +32,22 @@ from keeper.errors import ConfigError
 from keeper.secrets import redact
 
 PathT = tuple[str | int, ...]
-_SECRET_KEY = re.compile(r"(?i)(api[_-]?key|secret|private[_-]?key|password|passphrase|mnemonic|seed[_-]?phrase)")
+_SECRET_KEY = re.compile(
+    r"(?i)(api[_-]?key|secret|private[_-]?key|password|passphrase|mnemonic|seed[_-]?phrase)"
+)
 _TYPE_NAMES = {"str", "int", "bool", "float", "dict", "list", "decimal", "none", "nonetype"}
 _TYPE_ERRORS = {
-    "string_type", "int_type", "dict_type", "model_type", "model_attributes_type", "bool_type",
-    "decimal_type", "list_type", "is_instance_of", "float_type", "none_required",
+    "string_type",
+    "int_type",
+    "dict_type",
+    "model_type",
+    "model_attributes_type",
+    "bool_type",
+    "decimal_type",
+    "list_type",
+    "is_instance_of",
+    "float_type",
+    "none_required",
 }
 
 
@@ -74,7 +85,9 @@ def load_config(path: str | Path) -> LoadedConfig:
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{p}: config file not found: pass --config PATH (see examples/keeper.yaml)") from None
+        raise ConfigError(
+            f"{p}: config file not found: pass --config PATH (see examples/keeper.yaml)"
+        ) from None
     except OSError as e:
         raise ConfigError(f"{p}: cannot read the config: {e.strerror}") from None
     return load_config_text(text, p)
@@ -89,7 +102,11 @@ def load_config_text(text: str, path: str | Path) -> LoadedConfig:
     model = validate(doc, p)
     spec = to_spec(model)
     schedule = parse_schedule(model.schedule) if model.schedule is not None else None
-    notes = () if model.enabled else ("enabled is false: the keeper decides and journals but never executes",)
+    notes = (
+        ()
+        if model.enabled
+        else ("enabled is false: the keeper decides and journals but never executes",)
+    )
     return LoadedConfig(path=p.resolve(), model=model, spec=spec, schedule=schedule, notes=notes)
 
 
@@ -100,11 +117,15 @@ def parse_yaml(text: str, path: Path) -> Any:
         mark = e.problem_mark or e.context_mark
         line = mark.line + 1 if mark is not None else 1
         what = (e.problem or e.context or "invalid YAML").strip()
-        raise ConfigError(f"{path}:{line}: YAML syntax error: {what}: fix the indentation or quoting on that line") from None
+        raise ConfigError(
+            f"{path}:{line}: YAML syntax error: {what}: fix the indentation or quoting on that line"
+        ) from None
     except YAMLError as e:
         raise ConfigError(f"{path}:1: YAML error: {str(e).splitlines()[0]}") from None
     if not isinstance(doc, dict):
-        raise ConfigError(f"{path}:1: expected a mapping at the top level (treasury:, venues:, classes: ...)")
+        raise ConfigError(
+            f"{path}:1: expected a mapping at the top level (treasury:, venues:, classes: ...)"
+        )
     return doc
 
 
@@ -129,14 +150,23 @@ def _load_seed001(doc: Any, path: Path) -> LoadedConfig:
     try:
         model = KeeperConfig.model_validate(translated)
     except ValidationError as e:
-        located = [(seed001.seed_path(_clean(err["loc"], translated)), _message(err, KeeperConfig)) for err in e.errors()]
+        located = [
+            (seed001.seed_path(_clean(err["loc"], translated)), _message(err, KeeperConfig))
+            for err in e.errors()
+        ]
         raise _first(doc, path, located) from None
     issues = check(model)
     if issues:
         raise _first(doc, path, [(seed001.seed_path(i.path), i.message) for i in issues])
     schedule = parse_schedule(model.schedule) if model.schedule is not None else None
-    return LoadedConfig(path=path.resolve(), model=model, spec=to_spec(model), schedule=schedule,
-                        format="seed001", notes=seed001.translation_notes(seed))
+    return LoadedConfig(
+        path=path.resolve(),
+        model=model,
+        spec=to_spec(model),
+        schedule=schedule,
+        format="seed001",
+        notes=seed001.translation_notes(seed),
+    )
 
 
 # --- plain values ---------------------------------------------------------------------------
@@ -166,7 +196,8 @@ def to_plain(node: Any) -> Any:
 
 
 def line_of(doc: Any, path: PathT) -> int:
-    """1-based line of the deepest node of `path` present in `doc` (the parent for a missing key)."""
+    """1-based line of the deepest node of `path` present in `doc` (the parent for a missing "
+    "key)."""
     line = 1
     node = doc
     for key in path:
@@ -195,7 +226,9 @@ def dotted(path: PathT) -> str:
 
 
 def _first(doc: Any, path: Path, issues: list[tuple[PathT, str]]) -> ConfigError:
-    ranked = sorted(((line_of(doc, p), i, p, m) for i, (p, m) in enumerate(issues)), key=lambda x: (x[0], x[1]))
+    ranked = sorted(
+        ((line_of(doc, p), i, p, m) for i, (p, m) in enumerate(issues)), key=lambda x: (x[0], x[1])
+    )
     line, _, where, message = ranked[0]
     more = f" (+{len(ranked) - 1} more)" if len(ranked) > 1 else ""
     # redact the message (it may echo a value), not the path (it names the offending key)
@@ -244,7 +277,11 @@ def _typos_over_missing(errors: list[dict]) -> list[dict]:
     for err in errors:
         if err["type"] == "missing" and err["loc"]:
             parent, name = err["loc"][:-1], str(err["loc"][-1])
-            if any(x["loc"][:-1] == parent and difflib.get_close_matches(str(x["loc"][-1]), [name], n=1) for x in extra):
+            if any(
+                x["loc"][:-1] == parent
+                and difflib.get_close_matches(str(x["loc"][-1]), [name], n=1)
+                for x in extra
+            ):
                 continue
         out.append(err)
     return out
@@ -259,18 +296,28 @@ def _message(err: dict, root: type[BaseModel]) -> str:
         return f"required: add {key}:"
     if t == "extra_forbidden":
         if _SECRET_KEY.search(str(key)):
-            return ("credentials never live in keeper.yaml: delete this key and set the value in the "
-                    "environment (name the variable with credentials_env or rpc_url_env)")
+            return (
+                "credentials never live in keeper.yaml: delete this key and set the value in the "
+                "environment (name the variable with credentials_env or rpc_url_env)"
+            )
         allowed = _fields_at(root, loc[:-1])
-        return f"unknown key {key!r}{did_you_mean(str(key), allowed)}" if allowed else f"unknown key {key!r}: remove it"
+        return (
+            f"unknown key {key!r}{did_you_mean(str(key), allowed)}"
+            if allowed
+            else f"unknown key {key!r}: remove it"
+        )
     if t == "literal_error":
         return f"must be one of {ctx.get('expected', '')}".replace("'", "")
     if t in ("value_error", "assertion_error"):
         return str(ctx.get("error", err["msg"]))
     if t == "string_pattern_mismatch":
         return "must be the NAME of an environment variable (A-Z, 0-9, _), never the value itself"
-    bounds = {"greater_than_equal": (">=", "ge"), "greater_than": (">", "gt"),
-              "less_than_equal": ("<=", "le"), "less_than": ("<", "lt")}
+    bounds = {
+        "greater_than_equal": (">=", "ge"),
+        "greater_than": (">", "gt"),
+        "less_than_equal": ("<=", "le"),
+        "less_than": ("<", "lt"),
+    }
     if t in bounds:
         op, name = bounds[t]
         return f"must be {op} {ctx.get(name)}"

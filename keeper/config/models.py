@@ -42,12 +42,16 @@ class Strict(BaseModel):
 
 
 class BandConfig(Strict):
-    """A soft and a hard limit around a target (seed 000: +-5%/+-10% for ETFs, +-10%/+-20% crypto)."""
+    """A soft and a hard limit around a target (seed 000: +-5%/+-10% for ETFs, +-10%/+-20% "
+    "crypto)."""
 
     soft: Percent
     """Soft limit: past it the asset is "soft limit exceeded" (high priority) and strategies act."""
     hard: Percent
-    """Hard limit: past it the asset is "hard limit exceeded" (critical: act now). Must be >= soft."""
+    (
+        """Hard limit: past it the asset is "hard limit exceeded" (critical: act now). Must be >= "
+        "soft."""
+    )
     mode: Literal["relative", "absolute"] = "relative"
     """relative: widths are % of the target value (BTC $20,000 +-10% = +-$2,000).
     absolute: widths are percentage points of the portfolio (60% target, 55-65% band: write 5%)."""
@@ -57,7 +61,12 @@ class BandConfig(Strict):
         if self.soft < 0 or self.hard < 0:
             raise ValueError("band limits must be >= 0%")
         if self.hard < self.soft:
-            raise ValueError(f"hard limit ({self.hard * 100:f}%) is below the soft limit ({self.soft * 100:f}%): make hard >= soft")
+            raise ValueError(
+                (
+                    f"hard limit ({self.hard * 100:f}%) is below the soft limit "
+                    f"({self.soft * 100:f}%): make hard >= soft"
+                )
+            )
         if self.mode == "absolute" and self.hard > 1:
             raise ValueError("an absolute band cannot be wider than 100 percentage points")
         return self
@@ -117,7 +126,8 @@ class StaticSource(Strict):
 
 
 class VenueConfig(Strict):
-    """One place where trades happen: a chain (one account on it), a CEX account, a broker account."""
+    """One place where trades happen: a chain (one account on it), a CEX account, a broker "
+    "account."""
 
     kind: Literal["chain", "cex", "broker"]
     """chain, cex or broker."""
@@ -161,9 +171,9 @@ class HoldingConfig(Strict):
     venue: str
     """The venue (a key of `venues`)."""
     token: str | None = None
-    """Chains: an ERC-20 balance of the venue's account: an address-book key (USDC) or a 0x address."""
+    """Chains: an ERC-20 balance of the venue's account: address-book key (USDC) or 0x address."""
     vault: str | None = None
-    """Chains: ERC-4626 vault shares valued through convertToAssets: a key (vault_usdc_a) or 0x address."""
+    """Chains: ERC-4626 shares valued via convertToAssets: a key (vault_usdc_a) or 0x address."""
     atoken: str | None = None
     """Chains: an Aave V3 aToken balance: an address-book key (aUSDC) or a 0x address."""
     native: bool | None = None
@@ -180,7 +190,9 @@ class HoldingConfig(Strict):
         given = [k for k in ("token", "vault", "atoken", "native", "symbol") if getattr(self, k)]
         if len(given) != 1:
             found = ", ".join(given) if given else "none"
-            raise ValueError(f"give exactly one of token, vault, atoken, native, symbol (found: {found})")
+            raise ValueError(
+                f"give exactly one of token, vault, atoken, native, symbol (found: {found})"
+            )
         return self
 
     @property
@@ -212,7 +224,8 @@ Frequency = Literal["daily", "weekly", "monthly", "quarterly"]
 
 
 class ClassConfig(Strict):
-    """A group of assets (seed 000's tiers: Core ETFs, BTC/ETH, Alt L1, DeFi, Fixed income, Cash)."""
+    """A group of assets (seed 000's tiers: Core ETFs, BTC/ETH, Alt L1, DeFi, Fixed income, "
+    "Cash)."""
 
     label: str | None = None
     """Display name (default: the key)."""

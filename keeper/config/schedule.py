@@ -25,8 +25,20 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from keeper.core.spec import Cadence
 
 _DAYS = {
-    "monday": 0, "mon": 0, "tuesday": 1, "tue": 1, "wednesday": 2, "wed": 2, "thursday": 3, "thu": 3,
-    "friday": 4, "fri": 4, "saturday": 5, "sat": 5, "sunday": 6, "sun": 6,
+    "monday": 0,
+    "mon": 0,
+    "tuesday": 1,
+    "tue": 1,
+    "wednesday": 2,
+    "wed": 2,
+    "thursday": 3,
+    "thu": 3,
+    "friday": 4,
+    "fri": 4,
+    "saturday": 5,
+    "sat": 5,
+    "sunday": 6,
+    "sun": 6,
 }
 _QUARTER_MONTHS = frozenset({1, 4, 7, 10})
 _HINT = 'write e.g. "weekly monday 09:00 America/New_York" or a cron line like "0 9 * * 1"'
@@ -98,7 +110,9 @@ def _from_mapping(m: dict) -> Schedule:
     allowed = {"type", "day", "time", "timezone", "cron"}
     extra = set(m) - allowed
     if extra:
-        raise ValueError(f"unknown schedule key(s) {sorted(extra)}: use type/day/time/timezone or cron/timezone")
+        raise ValueError(
+            f"unknown schedule key(s) {sorted(extra)}: use type/day/time/timezone or cron/timezone"
+        )
     tz = str(m.get("timezone", "UTC"))
     if "cron" in m:
         return _from_cron(str(m["cron"]).split() + [tz], f"{m['cron']} {tz}")
@@ -118,12 +132,16 @@ def _from_phrase(words: list[str], text: str) -> Schedule:
     days = weekdays = months = None
     if kind == "weekly":
         if not rest or rest[0].lower() not in _DAYS:
-            raise ValueError(f"{text!r}: a weekly schedule needs a weekday (monday..sunday): {_HINT}")
+            raise ValueError(
+                f"{text!r}: a weekly schedule needs a weekday (monday..sunday): {_HINT}"
+            )
         weekdays = frozenset({_DAYS[rest.pop(0).lower()]})
         cadence = Cadence.WEEKLY
     elif kind in ("monthly", "quarterly"):
         if not rest or not rest[0].isdigit() or not 1 <= int(rest[0]) <= 28:
-            raise ValueError(f"{text!r}: a {kind} schedule needs a day of month 1..28: e.g. \"{kind} 1 09:00 UTC\"")
+            raise ValueError(
+                f'{text!r}: a {kind} schedule needs a day of month 1..28: e.g. "{kind} 1 09:00 UTC"'
+            )
         days = frozenset({int(rest.pop(0))})
         cadence = Cadence.MONTHLY
         if kind == "quarterly":
@@ -137,7 +155,9 @@ def _from_phrase(words: list[str], text: str) -> Schedule:
     tz = _zone(rest.pop(0) if rest else "UTC", text)
     if rest:
         raise ValueError(f"{text!r}: unexpected {' '.join(rest)!r}: {_HINT}")
-    return Schedule(frozenset({minute}), frozenset({hour}), days, months, weekdays, tz, cadence, text)
+    return Schedule(
+        frozenset({minute}), frozenset({hour}), days, months, weekdays, tz, cadence, text
+    )
 
 
 def _from_cron(words: list[str], text: str) -> Schedule:
@@ -159,7 +179,14 @@ def _from_cron(words: list[str], text: str) -> Schedule:
     else:
         cadence = Cadence.DAILY
     return Schedule(
-        minutes or frozenset(range(60)), hours or frozenset(range(24)), days, months, weekdays, tz, cadence, text
+        minutes or frozenset(range(60)),
+        hours or frozenset(range(24)),
+        days,
+        months,
+        weekdays,
+        tz,
+        cadence,
+        text,
     )
 
 
@@ -204,5 +231,7 @@ def _zone(name: str, text: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{text!r}: unknown time zone {name!r}: use an IANA name like America/New_York") from None
+        raise ValueError(
+            f"{text!r}: unknown time zone {name!r}: use an IANA name like America/New_York"
+        ) from None
     return name

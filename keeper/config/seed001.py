@@ -29,7 +29,25 @@ from pydantic import Field
 from keeper.config.models import Strict
 from keeper.config.values import Percent, Usd
 
-STABLES = frozenset({"USDC", "USDT", "DAI", "USD", "EUR", "GBP", "BUSD", "TUSD", "FDUSD", "PYUSD", "USDE", "USDS", "FRAX", "LUSD", "GHO"})
+STABLES = frozenset(
+    {
+        "USDC",
+        "USDT",
+        "DAI",
+        "USD",
+        "EUR",
+        "GBP",
+        "BUSD",
+        "TUSD",
+        "FDUSD",
+        "PYUSD",
+        "USDE",
+        "USDS",
+        "FRAX",
+        "LUSD",
+        "GHO",
+    }
+)
 VENUE = "portfolio"
 STATIC_FILE = "portfolio-holdings.yaml"
 ROOT = "portfolio_rebalancer"
@@ -84,8 +102,10 @@ class Seed001(Strict):
     """false: read and decide, never execute."""
     targets: dict[str, Percent] = Field(min_length=1)
     """Asset -> share of the portfolio; must add up to 100%."""
-    strategy: Literal["threshold", "calendar", "cash_flow", "cash-flow", "band", "hybrid"] = "threshold"
-    """threshold, band, calendar, cash_flow or hybrid (seed 001's tactical overlay is not supported)."""
+    strategy: Literal["threshold", "calendar", "cash_flow", "cash-flow", "band", "hybrid"] = (
+        "threshold"
+    )
+    """threshold, band, calendar, cash_flow or hybrid (not seed 001's tactical overlay)."""
     drift_threshold: Percent = Decimal("0.05")
     """Rebalance when an asset's weight is more than this many points off target."""
     min_trade_value: Usd = Decimal(100)
@@ -114,17 +134,33 @@ def translate(seed: Seed001) -> dict[str, Any]:
     cash = sorted(a for a in seed.targets if a.upper() in STABLES)
     quote = "USDC" if "USDC" in cash else (cash[0] if cash else None)
     classes: dict[str, Any] = {}
-    for name, label, members, is_cash in (("cash", "Cash", cash, True),
-                                          ("holdings", "Holdings", [a for a in seed.targets if a not in cash], False)):
+    for name, label, members, is_cash in (
+        ("cash", "Cash", cash, True),
+        ("holdings", "Holdings", [a for a in seed.targets if a not in cash], False),
+    ):
         if members:
             classes[name] = {
                 "label": label,
                 "cash": is_cash,
-                "assets": {a: {"target": _pct(seed.targets[a]), "holdings": [{"venue": VENUE, "symbol": a}]} for a in members},
+                "assets": {
+                    a: {
+                        "target": _pct(seed.targets[a]),
+                        "holdings": [{"venue": VENUE, "symbol": a}],
+                    }
+                    for a in members
+                },
             }
-    band = {"soft": _pct(seed.drift_threshold), "hard": _pct(seed.drift_threshold * 2), "mode": "absolute"}
+    band = {
+        "soft": _pct(seed.drift_threshold),
+        "hard": _pct(seed.drift_threshold * 2),
+        "mode": "absolute",
+    }
     mt = f"${seed.min_trade_value}"
-    venue: dict[str, Any] = {"kind": "cex", "exchange": "unspecified", "reader": {"static": STATIC_FILE}}
+    venue: dict[str, Any] = {
+        "kind": "cex",
+        "exchange": "unspecified",
+        "reader": {"static": STATIC_FILE},
+    }
     if quote:
         venue["quote"] = quote
     else:
@@ -134,7 +170,11 @@ def translate(seed: Seed001) -> dict[str, Any]:
         "treasury": {"name": "portfolio_rebalancer (seed 001)"},
         "venues": {VENUE: venue},
         "classes": classes,
-        "defaults": {"band": band, "class_band": band, "min_trade": {"chain": mt, "cex": mt, "broker": mt}},
+        "defaults": {
+            "band": band,
+            "class_band": band,
+            "min_trade": {"chain": mt, "cex": mt, "broker": mt},
+        },
         "strategy": {"kind": seed.strategy.replace("-", "_")},
         "execution": {
             "slippage_tolerance": _pct(seed.execution.slippage_tolerance),
@@ -157,15 +197,24 @@ def translate(seed: Seed001) -> dict[str, Any]:
     if seed.tax is not None:
         out["tax"] = seed.tax.model_dump()
     if seed.schedule is not None:
-        out["schedule"] = {k: str(v) for k, v in seed.schedule.model_dump().items() if v is not None}
+        out["schedule"] = {
+            k: str(v) for k, v in seed.schedule.model_dump().items() if v is not None
+        }
     return out
 
 
 def translation_notes(seed: Seed001) -> tuple[str, ...]:
-    notes = [f"seed-001 format: every asset is placed on one venue {VENUE!r} read from {STATIC_FILE} "
-             "(or --static FILE); write a keeper.yaml with venues and holdings to say where assets live"]
+    notes = [
+        f"seed-001 format: every asset is placed on one venue {VENUE!r} read from {STATIC_FILE} "
+        "(or --static FILE); write a keeper.yaml with venues and holdings to say where assets live"
+    ]
     if not seed.enabled:
-        notes.append("portfolio_rebalancer.enabled is false: the keeper decides and journals but never executes")
+        notes.append(
+            (
+                "portfolio_rebalancer.enabled is false: the keeper decides and journals but never "
+                "executes"
+            )
+        )
     return tuple(notes)
 
 

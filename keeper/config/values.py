@@ -121,7 +121,11 @@ def parse_target(value: Any) -> TargetValue:
         raise ValueError(f'expected a target like "25%" or "$20,000", got {value!r}') from None
 
 
-Percent = Annotated[Decimal, BeforeValidator(parse_percent), PlainSerializer(lambda d: f"{(d * 100).normalize():f}%")]
+Percent = Annotated[
+    Decimal,
+    BeforeValidator(parse_percent),
+    PlainSerializer(lambda d: f"{(d * 100).normalize():f}%"),
+]
 Usd = Annotated[Decimal, BeforeValidator(parse_usd), PlainSerializer(lambda d: f"${d:,}")]
 Bps = Annotated[int, BeforeValidator(parse_bps)]
 Seconds = Annotated[int, BeforeValidator(parse_duration)]

@@ -3,13 +3,15 @@
 For every asset and class: target, current weight, drift in percentage points and in USD, the
 status of seed 000's drift monitor and a priority with its action timeline:
 
-| status                 | rule (d = |value - target| in USD, s/h = soft/hard width in USD) | priority |
-|------------------------|-------------------------------------------------------------------|----------|
-| within range        ✓  | d <= 0.9 s                                                        | low      |
-| approaching         !  | 0.9 s < d <= s  ("over 90% of the soft band")                     | medium   |
-| soft limit exceeded !! | s < d <= h                                                        | high     |
-| hard limit exceeded !!!| d > h                                                             | critical |
-| unpriced            ?  | a holding of the asset has no usable price or balance             | high     |
+d = |value - target| in USD; s, h = the soft and hard half-widths in USD.
+
+| status                  | rule                                                  | priority |
+|-------------------------|-------------------------------------------------------|----------|
+| within range        ✓   | d <= 0.9 s                                            | low      |
+| approaching         !   | 0.9 s < d <= s  ("over 90% of the soft band")         | medium   |
+| soft limit exceeded !!  | s < d <= h                                            | high     |
+| hard limit exceeded !!! | d > h                                                 | critical |
+| unpriced            ?   | a holding of the asset has no usable price or balance | high     |
 
 A limit is *exceeded* only strictly past it: seed 000's "BTC $20,000 +-10%, rebalance at $22,000"
 reads as "$22,000 is the edge"; $22,000.01 is past it. Priorities: critical = act now, high =
@@ -201,7 +203,10 @@ class DriftReport:
     def timeline(self, rows: Iterable[DriftRow] | None = None) -> dict[Priority, tuple[str, ...]]:
         """Names of the rows per priority, most urgent first (seed 000's action timeline)."""
         source = self.classes + self.assets if rows is None else tuple(rows)
-        return {p: tuple(r.label for r in source if r.priority is p) for p in sorted(Priority, reverse=True)}
+        return {
+            p: tuple(r.label for r in source if r.priority is p)
+            for p in sorted(Priority, reverse=True)
+        }
 
     def worst(self) -> Priority:
         return max((r.priority for r in self.assets + self.classes), default=Priority.LOW)
@@ -221,8 +226,8 @@ def compute_drift(spec: PortfolioSpec, snapshot: Snapshot) -> DriftReport:
             declared = spec.holding(p.holding)
             if declared is None or declared.asset != p.asset or not spec.has_asset(p.asset):
                 raise ConfigError(
-                    f"snapshot position {p.holding!r} (asset {p.asset!r}) is not a holding keeper.yaml "
-                    "declares: add it to the asset's holdings or fix the reader"
+                    f"snapshot position {p.holding!r} (asset {p.asset!r}) is not a holding "
+                    "keeper.yaml declares: add it to the asset's holdings or fix the reader"
                 )
             seen.add(p.holding)
             if p.value_usd is None:
@@ -240,7 +245,16 @@ def compute_drift(spec: PortfolioSpec, snapshot: Snapshot) -> DriftReport:
         total = basis / basis_weight if basis_weight > 0 else ZERO
 
         asset_rows = tuple(
-            _row(a.name, a.name, a.asset_class, a.target, a.band, values[a.name], total, blocked.get(a.name))
+            _row(
+                a.name,
+                a.name,
+                a.asset_class,
+                a.target,
+                a.band,
+                values[a.name],
+                total,
+                blocked.get(a.name),
+            )
             for a in spec.assets
         )
         class_rows = []
@@ -248,7 +262,16 @@ def compute_drift(spec: PortfolioSpec, snapshot: Snapshot) -> DriftReport:
             reasons = [blocked[a] for a in c.assets if a in blocked]
             value = sum((values[a] for a in c.assets), ZERO)
             class_rows.append(
-                _row(c.name, c.label, c.name, c.target, c.band, value, total, reasons[0] if reasons else None)
+                _row(
+                    c.name,
+                    c.label,
+                    c.name,
+                    c.target,
+                    c.band,
+                    value,
+                    total,
+                    reasons[0] if reasons else None,
+                )
             )
         return DriftReport(
             total_usd=total,

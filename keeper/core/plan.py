@@ -58,7 +58,8 @@ class Trade:
 
     @property
     def expected_cost_usd(self) -> Decimal:
-        """Fee + slippage + gas (gas counts as zero until the runner fills it: see `cost_complete`)."""
+        """Fee + slippage + gas (gas counts as zero until the runner fills it: see "
+        "`cost_complete`)."""
         return self.fee_usd + self.slippage_usd + (self.gas_usd or ZERO)
 
     @property
@@ -149,7 +150,12 @@ def apply_plan(snapshot: Snapshot, plan: Plan) -> Snapshot:
             raise ValueError(f"step {t.step}: holding not in the snapshot")
         left = raw[t.sell_holding] - t.sell_raw
         if left < 0:
-            raise ValueError(f"step {t.step}: sells {t.sell_raw} of {t.sell_holding} which holds {raw[t.sell_holding]}")
+            raise ValueError(
+                (
+                    f"step {t.step}: sells {t.sell_raw} of {t.sell_holding} which holds "
+                    f"{raw[t.sell_holding]}"
+                )
+            )
         raw[t.sell_holding] = left
         raw[t.buy_holding] += t.buy_raw
     return snapshot.replace_positions(p.with_raw(raw[p.holding]) for p in snapshot.positions)

@@ -61,9 +61,16 @@ def decide(spec: PortfolioSpec, snapshot: Snapshot, ctx: RunContext) -> Decision
 
 def plan_goal(spec: PortfolioSpec, snapshot: Snapshot, report: DriftReport, goal: Goal) -> Plan:
     """Turn `goal` into trades (see the module docstring)."""
-    base = dict(strategy=goal.strategy, notes=goal.notes, total_usd=report.total_usd, taken_at=snapshot.taken_at)
+    base = dict(
+        strategy=goal.strategy,
+        notes=goal.notes,
+        total_usd=report.total_usd,
+        taken_at=snapshot.taken_at,
+    )
     if not goal.has_must:
-        return Plan(trades=(), no_action_reason=goal.no_action_reason or "nothing must move", **base)
+        return Plan(
+            trades=(), no_action_reason=goal.no_action_reason or "nothing must move", **base
+        )
     with localcontext(MONEY_CONTEXT):
         book = _Book(spec, snapshot, goal)
         sells, buys = _match(book, goal)
@@ -73,14 +80,26 @@ def plan_goal(spec: PortfolioSpec, snapshot: Snapshot, report: DriftReport, goal
         notes = goal.notes + book.notes
         if not trades:
             if dropped:
-                reason = f"every candidate trade is too small ({len(dropped)} dropped: see the list)"
+                reason = (
+                    f"every candidate trade is too small ({len(dropped)} dropped: see the list)"
+                )
             elif shortfalls:
-                reason = "no venue-local trade can make the required moves (cross-venue transfers are out of scope)"
+                reason = (
+                    "no venue-local trade can make the required moves (cross-venue "
+                    "transfers are out of scope)"
+                )
             else:
                 reason = goal.no_action_reason or "nothing to trade"
-            return Plan(trades=(), dropped=tuple(dropped), shortfalls=shortfalls, no_action_reason=reason,
-                        **{**base, "notes": notes})
-        return Plan(trades=trades, dropped=tuple(dropped), shortfalls=shortfalls, **{**base, "notes": notes})
+            return Plan(
+                trades=(),
+                dropped=tuple(dropped),
+                shortfalls=shortfalls,
+                no_action_reason=reason,
+                **{**base, "notes": notes},
+            )
+        return Plan(
+            trades=trades, dropped=tuple(dropped), shortfalls=shortfalls, **{**base, "notes": notes}
+        )
 
 
 # --- the book: who can sell/buy what where ---------------------------------------------------
@@ -99,7 +118,12 @@ class _Book:
             if v.pairing is Pairing.VIA_QUOTE:
                 quote = self._quote_position(snapshot, v)
                 if quote is None:
-                    notes.append(f"venue {v.name}: its quote {v.quote} has no liquid priced holding: not traded")
+                    notes.append(
+                        (
+                            f"venue {v.name}: its quote {v.quote} has no liquid priced "
+                            "holding: not traded"
+                        )
+                    )
                     continue
             usable_venues.append(v.name)
         self.venues: tuple[str, ...] = tuple(usable_venues)
@@ -120,21 +144,26 @@ class _Book:
         for plist in self.liquid.values():
             for p in plist:
                 self.micro[p.holding] = _micro(p.value_usd)
-            plist.sort(key=lambda p: (_KIND_ORDER.get(p.kind, 1), -self.micro[p.holding], p.holding))
+            plist.sort(
+                key=lambda p: (_KIND_ORDER.get(p.kind, 1), -self.micro[p.holding], p.holding)
+            )
         for q in self.quote.values():
             self.micro.setdefault(q.holding, _micro(q.value_usd))
         self.capacity: dict[tuple[str, str], int] = {
             key: sum(self.micro[p.holding] for p in self.sellable(*key)) for key in self.liquid
         }
         self.venues_of: dict[str, list[str]] = defaultdict(list)
-        for (a, v) in sorted(self.liquid):
+        for a, v in sorted(self.liquid):
             self.venues_of[a].append(v)
         self.notes = tuple(notes)
 
     @staticmethod
     def _quote_position(snapshot: Snapshot, venue: VenueSpec) -> Position | None:
-        found = [p for p in snapshot.positions
-                 if p.venue == venue.name and p.asset == venue.quote and p.liquid and p.priced]
+        found = [
+            p
+            for p in snapshot.positions
+            if p.venue == venue.name and p.asset == venue.quote and p.liquid and p.priced
+        ]
         return sorted(found, key=lambda p: p.holding)[0] if found else None
 
     def sellable(self, asset: str, venue: str) -> list[Position]:
@@ -152,7 +181,9 @@ class _Book:
         return bool(self.liquid.get((asset, venue)))
 
     def buy_holding(self, asset: str, venue: str) -> Position:
-        return min(self.liquid[(asset, venue)], key=lambda p: (_KIND_ORDER.get(p.kind, 1), p.holding))
+        return min(
+            self.liquid[(asset, venue)], key=lambda p: (_KIND_ORDER.get(p.kind, 1), p.holding)
+        )
 
 
 # --- 1 + 2: matching --------------------------------------------------------------------------
@@ -216,7 +247,9 @@ def _match(book: _Book, goal: Goal) -> tuple[dict[str, dict[str, int]], dict[str
     return sells, buys
 
 
-def _share_fairly(book: _Book, goal: Goal, sells: dict[str, dict[str, int]], buys: dict[str, dict[str, int]]) -> None:
+def _share_fairly(
+    book: _Book, goal: Goal, sells: dict[str, dict[str, int]], buys: dict[str, dict[str, int]]
+) -> None:
     """Within each venue, re-split the flow of assets that can trade only there in proportion to
     their need, must first. The venue's totals (and every other asset's flow) do not change, so
     the matching stays valid; cash and non-cash sellers are re-split separately (the cash pool)."""
@@ -231,14 +264,28 @@ def _share_fairly(book: _Book, goal: Goal, sells: dict[str, dict[str, int]], buy
                 home_b[a].add(v)
     for v in book.venues:
         only_b = sorted(a for a, vs in home_b.items() if vs == {v})
-        _resplit(buys[v], only_b, {a: (_micro(moves[a].must_buy), _micro(moves[a].may_buy)) for a in only_b}, {})
+        _resplit(
+            buys[v],
+            only_b,
+            {a: (_micro(moves[a].must_buy), _micro(moves[a].may_buy)) for a in only_b},
+            {},
+        )
         for cash in (True, False):
-            only_s = sorted(a for a, vs in home_s.items() if vs == {v} and book.spec.asset(a).cash is cash)
+            only_s = sorted(
+                a for a, vs in home_s.items() if vs == {v} and book.spec.asset(a).cash is cash
+            )
             caps = {a: book.sell_capacity(a, v) for a in only_s}
-            _resplit(sells[v], only_s, {a: (_micro(moves[a].must_sell), _micro(moves[a].may_sell)) for a in only_s}, caps)
+            _resplit(
+                sells[v],
+                only_s,
+                {a: (_micro(moves[a].must_sell), _micro(moves[a].may_sell)) for a in only_s},
+                caps,
+            )
 
 
-def _resplit(flows: dict[str, int], group: list[str], needs: dict[str, tuple[int, int]], caps: dict[str, int]) -> None:
+def _resplit(
+    flows: dict[str, int], group: list[str], needs: dict[str, tuple[int, int]], caps: dict[str, int]
+) -> None:
     total = sum(flows.get(a, 0) for a in group)
     if not group or total == 0:
         return
@@ -289,7 +336,9 @@ class _Leg:
     slippage: Decimal
 
 
-def _pair_and_cost(book: _Book, sells: dict[str, dict[str, int]], buys: dict[str, dict[str, int]]) -> tuple[list[_Leg], list[Dropped]]:
+def _pair_and_cost(
+    book: _Book, sells: dict[str, dict[str, int]], buys: dict[str, dict[str, int]]
+) -> tuple[list[_Leg], list[Dropped]]:
     legs: list[_Leg] = []
     dropped: list[Dropped] = []
     for vname in book.venues:
@@ -318,12 +367,24 @@ def _split_holdings(book: _Book, asset: str, venue: str, amount: int) -> list[tu
     return out
 
 
-def _pair_direct(book: _Book, venue: VenueSpec, s_assets: dict[str, int], b_assets: dict[str, int],
-                 legs: list[_Leg], dropped: list[Dropped]) -> None:
-    sellers = [(p, amt) for a in sorted(s_assets) for p, amt in _split_holdings(book, a, venue.name, s_assets[a])]
+def _pair_direct(
+    book: _Book,
+    venue: VenueSpec,
+    s_assets: dict[str, int],
+    b_assets: dict[str, int],
+    legs: list[_Leg],
+    dropped: list[Dropped],
+) -> None:
+    sellers = [
+        (p, amt)
+        for a in sorted(s_assets)
+        for p, amt in _split_holdings(book, a, venue.name, s_assets[a])
+    ]
     sellers.sort(key=lambda x: (-x[1], x[0].holding))
-    buyers = sorted(((book.buy_holding(a, venue.name), amt) for a, amt in b_assets.items()),
-                    key=lambda x: (-x[1], x[0].holding))
+    buyers = sorted(
+        ((book.buy_holding(a, venue.name), amt) for a, amt in b_assets.items()),
+        key=lambda x: (-x[1], x[0].holding),
+    )
     spent: dict[str, int] = defaultdict(int)
     i = j = 0
     s_left = sellers[0][1] if sellers else 0
@@ -345,8 +406,14 @@ def _pair_direct(book: _Book, venue: VenueSpec, s_assets: dict[str, int], b_asse
             b_left = buyers[j][1] if j < len(buyers) else 0
 
 
-def _pair_via_quote(book: _Book, venue: VenueSpec, s_assets: dict[str, int], b_assets: dict[str, int],
-                    legs: list[_Leg], dropped: list[Dropped]) -> None:
+def _pair_via_quote(
+    book: _Book,
+    venue: VenueSpec,
+    s_assets: dict[str, int],
+    b_assets: dict[str, int],
+    legs: list[_Leg],
+    dropped: list[Dropped],
+) -> None:
     """Sells into the quote, then buys with it. Amounts are settled first (`_settle_via_quote`) so
     that no sale is made for a buy that gets dropped as too small, then turned into raw legs; each
     buy spends its share of the raw quote actually there, rounded down."""
@@ -355,7 +422,15 @@ def _pair_via_quote(book: _Book, venue: VenueSpec, s_assets: dict[str, int], b_a
     sells, x_q, buys, y_q, small = _settle_via_quote(venue, s_assets, b_assets)
     for side, asset, amount in small:
         sa, ba = (asset, qa) if side == "sell" else (qa, asset)
-        dropped.append(Dropped(venue.name, sa, ba, _usd(amount), f"below the {venue.name} minimum trade of ${venue.min_trade_usd:,}"))
+        dropped.append(
+            Dropped(
+                venue.name,
+                sa,
+                ba,
+                _usd(amount),
+                f"below the {venue.name} minimum trade of ${venue.min_trade_usd:,}",
+            )
+        )
     spent: dict[str, int] = defaultdict(int)
     funds_raw = min(_raw_of(x_q, q), q.raw) if x_q else 0
     spent[q.holding] += funds_raw
@@ -411,36 +486,68 @@ def _settle_via_quote(venue: VenueSpec, s_assets: dict[str, int], b_assets: dict
                 x_q = max(0, x_q - (funds - demand))
         if not changed:
             break
-    for (side, a) in list(small):
+    for side, a in list(small):
         if (sells if side == "sell" else buys).get(a):
             del small[(side, a)]
     return sells, x_q, buys, y_q, [(side, a, v) for (side, a), v in sorted(small.items())]
 
 
-def _leg(venue: VenueSpec, phase: int, sp: Position, bp: Position, amount: int, spent: dict[str, int], *, whole: bool) -> _Leg:
-    """A leg selling `amount` micro-USD of `sp` into `bp`; raw rounded down, never past the holding."""
+def _leg(
+    venue: VenueSpec,
+    phase: int,
+    sp: Position,
+    bp: Position,
+    amount: int,
+    spent: dict[str, int],
+    *,
+    whole: bool,
+) -> _Leg:
+    """A leg selling `amount` micro-USD of `sp` into `bp`; raw rounded down, never past the "
+    "holding."""
     left = sp.raw - spent[sp.holding]
     raw = left if whole else min(_raw_of(amount, sp), left)
     spent[sp.holding] += raw
     return _leg_raw(venue, phase, sp, bp, raw, _value(raw, sp))
 
 
-def _leg_raw(venue: VenueSpec, phase: int, sp: Position, bp: Position, sell_raw: int, notional: Decimal) -> _Leg:
+def _leg_raw(
+    venue: VenueSpec, phase: int, sp: Position, bp: Position, sell_raw: int, notional: Decimal
+) -> _Leg:
     fee = notional * venue.fee_bps / BPS
     slip = notional * venue.slippage_bps / BPS
     net = notional - fee - slip
-    buy_raw = int((net / bp.price_usd).scaleb(bp.decimals).to_integral_value(rounding=ROUND_DOWN)) if net > 0 else 0
+    buy_raw = (
+        int((net / bp.price_usd).scaleb(bp.decimals).to_integral_value(rounding=ROUND_DOWN))
+        if net > 0
+        else 0
+    )
     return _Leg(venue.name, phase, sp, bp, sell_raw, buy_raw, notional, fee, slip)
 
 
-def _keep_or_drop(venue: VenueSpec, leg: _Leg, sp: Position, bp: Position, amount: int,
-                  legs: list[_Leg], dropped: list[Dropped]) -> bool:
+def _keep_or_drop(
+    venue: VenueSpec,
+    leg: _Leg,
+    sp: Position,
+    bp: Position,
+    amount: int,
+    legs: list[_Leg],
+    dropped: list[Dropped],
+) -> bool:
     if leg.sell_raw <= 0 or leg.buy_raw <= 0:
-        dropped.append(Dropped(venue.name, sp.asset, bp.asset, _usd(amount), "rounds to zero units"))
+        dropped.append(
+            Dropped(venue.name, sp.asset, bp.asset, _usd(amount), "rounds to zero units")
+        )
         return False
     if leg.notional < venue.min_trade_usd:
-        dropped.append(Dropped(venue.name, sp.asset, bp.asset, leg.notional,
-                               f"below the {venue.name} minimum trade of ${venue.min_trade_usd:,}"))
+        dropped.append(
+            Dropped(
+                venue.name,
+                sp.asset,
+                bp.asset,
+                leg.notional,
+                f"below the {venue.name} minimum trade of ${venue.min_trade_usd:,}",
+            )
+        )
         return False
     legs.append(leg)
     return True
@@ -464,13 +571,25 @@ def _finish(legs: list[_Leg], report: DriftReport) -> tuple[Trade, ...]:
         funded_by = tuple(sells_at[lg.venue]) if lg.phase == 2 else ()
         if lg.phase == 0:
             sells_at[lg.venue].append(step)
-        trades.append(Trade(
-            step=step, venue=lg.venue,
-            sell_asset=a, sell_holding=lg.sell.holding, sell_raw=lg.sell_raw, sell_decimals=lg.sell.decimals,
-            buy_asset=b, buy_holding=lg.buy.holding, buy_raw=lg.buy_raw, buy_decimals=lg.buy.decimals,
-            notional_usd=lg.notional, fee_usd=lg.fee, slippage_usd=lg.slippage,
-            drift_removed_usd=removed, funded_by=funded_by,
-        ))
+        trades.append(
+            Trade(
+                step=step,
+                venue=lg.venue,
+                sell_asset=a,
+                sell_holding=lg.sell.holding,
+                sell_raw=lg.sell_raw,
+                sell_decimals=lg.sell.decimals,
+                buy_asset=b,
+                buy_holding=lg.buy.holding,
+                buy_raw=lg.buy_raw,
+                buy_decimals=lg.buy.decimals,
+                notional_usd=lg.notional,
+                fee_usd=lg.fee,
+                slippage_usd=lg.slippage,
+                drift_removed_usd=removed,
+                funded_by=funded_by,
+            )
+        )
     return tuple(trades)
 
 
@@ -487,12 +606,21 @@ def _shortfalls(book: _Book, goal: Goal, trades: tuple[Trade, ...]) -> tuple[Sho
         unmet_sell = m.must_sell - max(-net[m.asset], ZERO)
         unmet_buy = m.must_buy - max(net[m.asset], ZERO)
         if m.must_sell and unmet_sell > tolerance:
-            why = ("no liquid holding to sell from" if not where
-                   else f"no buyer reachable at {', '.join(where)}")
+            why = (
+                "no liquid holding to sell from"
+                if not where
+                else f"no buyer reachable at {', '.join(where)}"
+            )
             out.append(Shortfall(m.asset, "sell", unmet_sell, why))
         if m.must_buy and unmet_buy > tolerance:
-            why = ("no liquid holding to buy into" if not where
-                   else f"{', '.join(where)} lacks the cash for it (cross-venue transfers are out of scope)")
+            why = (
+                "no liquid holding to buy into"
+                if not where
+                else (
+                    f"{', '.join(where)} lacks the cash for it (cross-venue transfers are out "
+                    f"of scope)"
+                )
+            )
             out.append(Shortfall(m.asset, "buy", unmet_buy, why))
     return tuple(out)
 

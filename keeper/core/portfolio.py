@@ -49,14 +49,22 @@ class Position:
 
     def __post_init__(self) -> None:
         if not isinstance(self.raw, int) or isinstance(self.raw, bool) or self.raw < 0:
-            raise ValueError(f"{self.holding}: raw amount must be a non-negative int, got {self.raw!r}")
+            raise ValueError(
+                f"{self.holding}: raw amount must be a non-negative int, got {self.raw!r}"
+            )
         if not isinstance(self.decimals, int) or not 0 <= self.decimals <= 77:
-            raise ValueError(f"{self.holding}: decimals must be an int in 0..77, got {self.decimals!r}")
+            raise ValueError(
+                f"{self.holding}: decimals must be an int in 0..77, got {self.decimals!r}"
+            )
         if self.price_usd is not None:
             if not isinstance(self.price_usd, Decimal):
-                raise TypeError(f"{self.holding}: price must be a Decimal, got {type(self.price_usd).__name__}")
+                raise TypeError(
+                    f"{self.holding}: price must be a Decimal, got {type(self.price_usd).__name__}"
+                )
             if self.unpriced_reason is not None:
-                raise ValueError(f"{self.holding}: a priced position cannot carry an unpriced reason")
+                raise ValueError(
+                    f"{self.holding}: a priced position cannot carry an unpriced reason"
+                )
         elif self.unpriced_reason is None:
             object.__setattr__(self, "unpriced_reason", "no price")
 
@@ -109,11 +117,20 @@ class Position:
         )
 
     @classmethod
-    def failed(cls, *, holding: str, asset: str, venue: str, kind: HoldingKind, decimals: int, reason: str) -> Position:
+    def failed(
+        cls, *, holding: str, asset: str, venue: str, kind: HoldingKind, decimals: int, reason: str
+    ) -> Position:
         """A holding whose balance could not be read: counted as unknown, blocks its asset."""
         return cls(
-            holding=holding, asset=asset, venue=venue, kind=kind, raw=0, decimals=decimals,
-            price_usd=None, price_source="", unpriced_reason=f"balance read failed: {reason}",
+            holding=holding,
+            asset=asset,
+            venue=venue,
+            kind=kind,
+            raw=0,
+            decimals=decimals,
+            price_usd=None,
+            price_source="",
+            unpriced_reason=f"balance read failed: {reason}",
         )
 
     @property

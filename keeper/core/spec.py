@@ -149,7 +149,9 @@ class VenueSpec:
     quote: str | None  # the asset trades settle in on VIA_QUOTE venues (USDT, USD)
     fee_bps: int  # expected fee per leg, basis points of notional
     slippage_bps: int  # expected slippage per leg, basis points of notional
-    min_trade_usd: Decimal  # legs below this notional are dropped (seed 000: $1,000 ETF, $500 crypto)
+    min_trade_usd: (
+        Decimal  # legs below this notional are dropped (seed 000: $1,000 ETF, $500 crypto)
+    )
     chain_id: int | None = None
 
     @property
@@ -210,7 +212,9 @@ class StrategySpec:
     kind: StrategyKind = StrategyKind.THRESHOLD
     return_to: ReturnTo = ReturnTo.TARGET  # band strategy only
     edge_margin: Decimal = Decimal("0.1")  # band->edge: land this fraction of the soft width inside
-    urgent_override: bool = True  # hard-limit breaches act off-schedule and past the frequency matrix
+    urgent_override: bool = (
+        True  # hard-limit breaches act off-schedule and past the frequency matrix
+    )
 
 
 @dataclass(frozen=True, slots=True)

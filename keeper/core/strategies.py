@@ -188,9 +188,19 @@ def cash_flow(report: DriftReport, spec: PortfolioSpec, ctx: RunContext) -> Goal
             continue
         moves.append(Move(row.name, must_buy=-dev, reason="underweight: bought with new cash"))
     if spare <= 0:
-        return Goal(kind, (), no_action_reason="no cash above its target to invest (cash-flow never sells)", notes=tuple(notes))
+        return Goal(
+            kind,
+            (),
+            no_action_reason="no cash above its target to invest (cash-flow never sells)",
+            notes=tuple(notes),
+        )
     if not any(m.must_buy for m in moves):
-        return Goal(kind, (), no_action_reason="no underweight asset to buy with the new cash", notes=tuple(notes))
+        return Goal(
+            kind,
+            (),
+            no_action_reason="no underweight asset to buy with the new cash",
+            notes=tuple(notes),
+        )
     return Goal(kind, tuple(sorted(moves, key=lambda m: m.asset)), notes=tuple(notes))
 
 
@@ -198,7 +208,13 @@ def cash_flow(report: DriftReport, spec: PortfolioSpec, ctx: RunContext) -> Goal
 
 
 def _banded(
-    report: DriftReport, spec: PortfolioSpec, ctx: RunContext, kind: StrategyKind, *, to_edge: bool, urgent_only: bool
+    report: DriftReport,
+    spec: PortfolioSpec,
+    ctx: RunContext,
+    kind: StrategyKind,
+    *,
+    to_edge: bool,
+    urgent_only: bool,
 ) -> Goal:
     """Threshold/band logic. With `urgent_only`, only hard breaches trigger (off-schedule runs)."""
     if report.total_usd <= 0:
@@ -219,7 +235,11 @@ def _banded(
         cdev = _dev(crow)
         inner = crow.soft_usd * (1 - margin) if to_edge and crow.soft_usd is not None else ZERO
         need = max(abs(cdev) - inner, ZERO)
-        same = [r for r in report.assets if r.asset_class == crow.name and not r.blocked and _dev(r) * cdev > 0]
+        same = [
+            r
+            for r in report.assets
+            if r.asset_class == crow.name and not r.blocked and _dev(r) * cdev > 0
+        ]
         pool = sum((abs(_dev(r)) for r in same), ZERO)
         for r in same:
             share = abs(_dev(r)) * need / pool if pool > 0 else ZERO
@@ -231,7 +251,12 @@ def _banded(
         limit = spec.limits.max_single_asset
         for row in report.assets:
             over = (row.value_usd or ZERO) - cap
-            if spec.asset(row.name).cash or row.blocked or row.current is None or row.current <= limit:
+            if (
+                spec.asset(row.name).cash
+                or row.blocked
+                or row.current is None
+                or row.current <= limit
+            ):
                 continue
             if over > must.get(row.name, ZERO):
                 must[row.name] = over
@@ -261,14 +286,27 @@ def _banded(
         elif dev != 0:
             moves.append(_to(row, dev, must=False, reason="within band: may absorb toward target"))
     if not any(mv.must_sell or mv.must_buy for mv in moves):
-        return Goal(kind, (), no_action_reason="drift exists only in assets that may not trade now", notes=tuple(notes))
+        return Goal(
+            kind,
+            (),
+            no_action_reason="drift exists only in assets that may not trade now",
+            notes=tuple(notes),
+        )
     return _goal(kind, moves, notes, "nothing to move")
 
 
-def _off_schedule(report: DriftReport, spec: PortfolioSpec, ctx: RunContext, kind: StrategyKind) -> Goal:
+def _off_schedule(
+    report: DriftReport, spec: PortfolioSpec, ctx: RunContext, kind: StrategyKind
+) -> Goal:
     if spec.strategy.urgent_override:
         return _banded(report, spec, ctx, kind, to_edge=False, urgent_only=True)
-    return Goal(kind, (), no_action_reason=f"{kind.value} strategy acts on the schedule and this is not a scheduled run")
+    return Goal(
+        kind,
+        (),
+        no_action_reason=(
+            f"{kind.value} strategy acts on the schedule and this is not a scheduled run"
+        ),
+    )
 
 
 def _allowed(row: DriftRow, report: DriftReport, spec: PortfolioSpec, ctx: RunContext) -> bool:
@@ -301,8 +339,16 @@ def _pp(row: DriftRow) -> str:
 
 def _to(row: DriftRow, dev: Decimal, *, must: bool, reason: str) -> Move:
     if dev > 0:
-        return Move(row.name, must_sell=dev, reason=reason) if must else Move(row.name, may_sell=dev, reason=reason)
-    return Move(row.name, must_buy=-dev, reason=reason) if must else Move(row.name, may_buy=-dev, reason=reason)
+        return (
+            Move(row.name, must_sell=dev, reason=reason)
+            if must
+            else Move(row.name, may_sell=dev, reason=reason)
+        )
+    return (
+        Move(row.name, must_buy=-dev, reason=reason)
+        if must
+        else Move(row.name, may_buy=-dev, reason=reason)
+    )
 
 
 def _split(asset: str, dev: Decimal, must: Decimal, reason: str) -> Move:
@@ -350,8 +396,13 @@ def apply_limits(goal: Goal, report: DriftReport, spec: PortfolioSpec) -> Goal:
         reason = goal.no_action_reason
         if reason is None and not any(m.must_sell or m.must_buy for m in moves):
             reason = "the limits leave nothing that must move"
-        return replace(goal, moves=tuple(moves), notes=tuple(notes), no_action_reason=reason,
-                       cash_spendable_usd=spendable)
+        return replace(
+            goal,
+            moves=tuple(moves),
+            notes=tuple(notes),
+            no_action_reason=reason,
+            cash_spendable_usd=spendable,
+        )
 
 
 def _cap_usd(report: DriftReport, spec: PortfolioSpec) -> Decimal | None:
@@ -365,7 +416,8 @@ def _cap_usd(report: DriftReport, spec: PortfolioSpec) -> Decimal | None:
 
 def _cash_spendable(report: DriftReport, spec: PortfolioSpec) -> Decimal:
     cash = sum(
-        (r.value_usd for r in report.assets if spec.asset(r.name).cash and r.value_usd is not None), ZERO
+        (r.value_usd for r in report.assets if spec.asset(r.name).cash and r.value_usd is not None),
+        ZERO,
     )
     return max(cash - spec.limits.cash_reserve(report.total_usd), ZERO)
 

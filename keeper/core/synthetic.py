@@ -33,8 +33,11 @@ from keeper.core.spec import (
 from keeper.money import to_raw
 
 NOW = 1_717_405_200  # 2024-06-03 09:00 UTC, a Monday
-_DEFAULT_KIND = {VenueKind.CHAIN: HoldingKind.ERC20, VenueKind.CEX: HoldingKind.CEX_BALANCE,
-                 VenueKind.BROKER: HoldingKind.BROKER_POSITION}
+_DEFAULT_KIND = {
+    VenueKind.CHAIN: HoldingKind.ERC20,
+    VenueKind.CEX: HoldingKind.CEX_BALANCE,
+    VenueKind.BROKER: HoldingKind.BROKER_POSITION,
+}
 
 
 @dataclass(frozen=True)
@@ -62,12 +65,27 @@ class H:
     ident: str | None = None
 
 
-def venue(name: str, kind: VenueKind = VenueKind.CHAIN, *, quote: str | None = None, fee_bps: int = 0,
-          slippage_bps: int = 0, min_trade: Decimal | str = "0", pairing: Pairing | None = None) -> VenueSpec:
+def venue(
+    name: str,
+    kind: VenueKind = VenueKind.CHAIN,
+    *,
+    quote: str | None = None,
+    fee_bps: int = 0,
+    slippage_bps: int = 0,
+    min_trade: Decimal | str = "0",
+    pairing: Pairing | None = None,
+) -> VenueSpec:
     if pairing is None:
         pairing = Pairing.DIRECT if kind is VenueKind.CHAIN else Pairing.VIA_QUOTE
-    return VenueSpec(name=name, kind=kind, pairing=pairing, quote=quote, fee_bps=fee_bps,
-                     slippage_bps=slippage_bps, min_trade_usd=Decimal(min_trade))
+    return VenueSpec(
+        name=name,
+        kind=kind,
+        pairing=pairing,
+        quote=quote,
+        fee_bps=fee_bps,
+        slippage_bps=slippage_bps,
+        min_trade_usd=Decimal(min_trade),
+    )
 
 
 def portfolio(
@@ -89,47 +107,78 @@ def portfolio(
         classes.setdefault(a.cls, []).append(a)
     class_specs = tuple(
         ClassSpec(
-            name=c, label=c, target=sum((Decimal(a.target) for a in rows), Decimal(0)),
+            name=c,
+            label=c,
+            target=sum((Decimal(a.target) for a in rows), Decimal(0)),
             band=class_band or Band(Decimal("10"), Decimal("10"), BandMode.RELATIVE),
             frequency=(frequencies or {}).get(c, Cadence.DAILY),
-            cash=all(a.cash for a in rows), assets=tuple(sorted(a.name for a in rows)),
+            cash=all(a.cash for a in rows),
+            assets=tuple(sorted(a.name for a in rows)),
         )
         for c, rows in classes.items()
     )
     asset_specs = tuple(
-        AssetSpec(name=a.name, asset_class=a.cls, target=Decimal(a.target), band=a.band or band, cash=a.cash)
+        AssetSpec(
+            name=a.name,
+            asset_class=a.cls,
+            target=Decimal(a.target),
+            band=a.band or band,
+            cash=a.cash,
+        )
         for a in assets
     )
     hspecs, positions = [], []
     for h in holdings:
         kind = h.kind or _DEFAULT_KIND[vmap[h.venue].kind]
-        ident = h.ident or f"{h.venue}:{h.asset}" + ("" if kind in _DEFAULT_KIND.values() else f":{kind.value}")
+        ident = h.ident or f"{h.venue}:{h.asset}" + (
+            "" if kind in _DEFAULT_KIND.values() else f":{kind.value}"
+        )
         hspecs.append(HoldingSpec(id=ident, asset=h.asset, venue=h.venue, kind=kind, ref=h.asset))
         price = Decimal(h.price)
         raw = to_raw(Decimal(h.usd) / price, h.decimals)
-        positions.append(Position.read(
-            holding=ident, asset=h.asset, venue=h.venue, kind=kind, raw=raw, decimals=h.decimals,
-            price_usd=price if h.priced else None, price_source="synthetic", price_time=now,
-            now=now, max_age_s=3600,
-        ))
+        positions.append(
+            Position.read(
+                holding=ident,
+                asset=h.asset,
+                venue=h.venue,
+                kind=kind,
+                raw=raw,
+                decimals=h.decimals,
+                price_usd=price if h.priced else None,
+                price_source="synthetic",
+                price_time=now,
+                now=now,
+                max_age_s=3600,
+            )
+        )
     spec = PortfolioSpec(
-        assets=asset_specs, classes=class_specs, venues=tuple(venues), holdings=tuple(hspecs),
-        strategy=strategy or StrategySpec(), limits=limits or Limits(),
+        assets=asset_specs,
+        classes=class_specs,
+        venues=tuple(venues),
+        holdings=tuple(hspecs),
+        strategy=strategy or StrategySpec(),
+        limits=limits or Limits(),
     )
     return spec, Snapshot(positions=tuple(positions), taken_at=now)
 
 
-def scaled(n_positions: int = 200, n_venues: int = 5, *, seed: int = 7, drift: float = 0.3) -> tuple[PortfolioSpec, Snapshot]:
+def scaled(
+    n_positions: int = 200, n_venues: int = 5, *, seed: int = 7, drift: float = 0.3
+) -> tuple[PortfolioSpec, Snapshot]:
     """A random treasury: `n_positions` holdings spread over `n_venues` venues (one chain with
     direct swaps, the rest via a quote asset), equal targets, values drifted by up to +-`drift`
     (a statistic, so a float is fine here; the values themselves are built as Decimal)."""
     rng = random.Random(seed)
-    kinds = [VenueKind.CHAIN] + [VenueKind.CEX] * ((n_venues - 1) // 2) + [VenueKind.BROKER] * n_venues
+    kinds = (
+        [VenueKind.CHAIN] + [VenueKind.CEX] * ((n_venues - 1) // 2) + [VenueKind.BROKER] * n_venues
+    )
     venues = []
     for i in range(n_venues):
         kind = kinds[i]
         quote = None if kind is VenueKind.CHAIN else f"Q{i}"
-        venues.append(venue(f"v{i}", kind, quote=quote, fee_bps=10, slippage_bps=5, min_trade="100"))
+        venues.append(
+            venue(f"v{i}", kind, quote=quote, fee_bps=10, slippage_bps=5, min_trade="100")
+        )
     n_quotes = sum(1 for v in venues if v.quote)
     n_assets = max(1, (n_positions - n_quotes) * 2 // 3)
     target = Decimal(1) / (n_assets + n_quotes)

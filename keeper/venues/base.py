@@ -108,14 +108,14 @@ class OrderVenue(Protocol):
         """Place `order`; if an order with the same client_id exists, return its state."""
         ...
 
-    def status(self, client_id: str) -> OrderState:
-        ...
+    def status(self, client_id: str) -> OrderState: ...
 
-    def cancel(self, client_id: str) -> OrderState:
-        ...
+    def cancel(self, client_id: str) -> OrderState: ...
 
 
-def read_snapshot(readers: Sequence[VenueReader], spec: PortfolioSpec, now: int) -> tuple[Snapshot, tuple[VenueReading, ...]]:
+def read_snapshot(
+    readers: Sequence[VenueReader], spec: PortfolioSpec, now: int
+) -> tuple[Snapshot, tuple[VenueReading, ...]]:
     """Call every reader once and assemble one snapshot taken at `now` (unix seconds).
 
     A holding no reader returned becomes a failed position (blocks its asset), a position for a
@@ -132,7 +132,11 @@ def read_snapshot(readers: Sequence[VenueReader], spec: PortfolioSpec, now: int)
     for h in spec.holdings:
         if h.id not in positions:
             positions[h.id] = Position.failed(
-                holding=h.id, asset=h.asset, venue=h.venue, kind=h.kind, decimals=h.decimals or 0,
+                holding=h.id,
+                asset=h.asset,
+                venue=h.venue,
+                kind=h.kind,
+                decimals=h.decimals or 0,
                 reason="no reader returned it",
             )
     blocks = tuple((r.venue, r.block) for r in readings if r.block is not None)

@@ -55,7 +55,9 @@ class StaticFile:
         try:
             text = p.read_text(encoding="utf-8")
         except FileNotFoundError:
-            raise ConfigError(f"{p}: static holdings file not found: create it or pass --static FILE") from None
+            raise ConfigError(
+                f"{p}: static holdings file not found: create it or pass --static FILE"
+            ) from None
         try:
             data = json.loads(text) if p.suffix == ".json" else YAML(typ="safe").load(text)
         except (YAMLError, json.JSONDecodeError) as e:
@@ -68,12 +70,20 @@ class StaticFile:
             raise ConfigError(f"{source}: expected a mapping with prices: and positions:")
         extra = set(data) - {"as_of", "blocks", "prices", "decimals", "positions"}
         if extra:
-            raise ConfigError(f"{source}: unknown key(s) {sorted(extra)}: use as_of, blocks, prices, decimals, positions")
+            raise ConfigError(
+                (
+                    f"{source}: unknown key(s) {sorted(extra)}: use as_of, blocks, prices, "
+                    f"decimals, positions"
+                )
+            )
         return cls(
             path=source,
             as_of=_time(data.get("as_of"), source),
             blocks={str(k): int(v) for k, v in (data.get("blocks") or {}).items()},
-            prices={str(k): _dec(v, f"{source}: prices.{k}") for k, v in (data.get("prices") or {}).items()},
+            prices={
+                str(k): _dec(v, f"{source}: prices.{k}")
+                for k, v in (data.get("prices") or {}).items()
+            },
             decimals={str(k): int(v) for k, v in (data.get("decimals") or {}).items()},
             positions={str(k): v for k, v in (data.get("positions") or {}).items()},
         )
@@ -95,21 +105,31 @@ class StaticReader:
         for h in spec.holdings:
             if h.venue == self.venue:
                 out.append(self._position(h, spec, now))
-        return VenueReading(self.venue, tuple(out), block=self.source.blocks.get(self.venue), round_trips=0)
+        return VenueReading(
+            self.venue, tuple(out), block=self.source.blocks.get(self.venue), round_trips=0
+        )
 
     def _position(self, h: HoldingSpec, spec: PortfolioSpec, now: int) -> Position:
         src = self.source
         entry = src.positions.get(h.id)
         default_dec = h.decimals if h.decimals is not None else src.decimals.get(h.asset, 18)
         if entry is None:
-            return Position.failed(holding=h.id, asset=h.asset, venue=h.venue, kind=h.kind, decimals=default_dec,
-                                   reason=f"not in {src.path}")
+            return Position.failed(
+                holding=h.id,
+                asset=h.asset,
+                venue=h.venue,
+                kind=h.kind,
+                decimals=default_dec,
+                reason=f"not in {src.path}",
+            )
         where = f"{src.path}: positions.{h.id}"
         price = src.prices.get(h.asset)
         if isinstance(entry, dict):
             extra = set(entry) - {"raw", "amount", "decimals", "price"}
             if extra:
-                raise ConfigError(f"{where}: unknown key(s) {sorted(extra)}: use raw or amount, decimals, price")
+                raise ConfigError(
+                    f"{where}: unknown key(s) {sorted(extra)}: use raw or amount, decimals, price"
+                )
             decimals = int(entry.get("decimals", default_dec))
             if "raw" in entry:
                 raw = entry["raw"]
@@ -129,12 +149,22 @@ class StaticReader:
         fixed = spec.asset(h.asset).price.fixed if spec.has_asset(h.asset) else None
         if price is None and fixed is not None:
             price = fixed
-        source = f"static:{Path(src.path).name}" + ("" if src.as_of is not None else " (no as_of: priced at read time)")
+        source = f"static:{Path(src.path).name}" + (
+            "" if src.as_of is not None else " (no as_of: priced at read time)"
+        )
         max_age = spec.asset(h.asset).price.max_age_s if spec.has_asset(h.asset) else None
         return Position.read(
-            holding=h.id, asset=h.asset, venue=h.venue, kind=h.kind, raw=raw, decimals=decimals,
-            price_usd=price, price_source=source, price_time=src.as_of if src.as_of is not None else now,
-            now=now, max_age_s=max_age or spec.default_price_max_age_s,
+            holding=h.id,
+            asset=h.asset,
+            venue=h.venue,
+            kind=h.kind,
+            raw=raw,
+            decimals=decimals,
+            price_usd=price,
+            price_source=source,
+            price_time=src.as_of if src.as_of is not None else now,
+            now=now,
+            max_age_s=max_age or spec.default_price_max_age_s,
         )
 
 
@@ -158,11 +188,15 @@ def _time(value: Any, source: str) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     if isinstance(value, datetime):
-        return int(value.timestamp()) if value.tzinfo else int(value.replace(tzinfo=None).timestamp())
+        return (
+            int(value.timestamp()) if value.tzinfo else int(value.replace(tzinfo=None).timestamp())
+        )
     try:
         dt = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
-        raise ConfigError(f"{source}: as_of must be ISO 8601 (2024-06-03T09:00:00Z) or unix seconds") from None
+        raise ConfigError(
+            f"{source}: as_of must be ISO 8601 (2024-06-03T09:00:00Z) or unix seconds"
+        ) from None
     if dt.tzinfo is None:
         raise ConfigError(f"{source}: as_of needs a time zone (end it with Z for UTC)")
     return int(dt.timestamp())

@@ -14,12 +14,17 @@ def test_set_target__take_from__both_changed_comments_kept_backup_written(config
     before = config_copy.read_text()
     result = set_target(config_copy, "BTC", "17%", take_from="USDC")
     after = config_copy.read_text()
-    assert {(c.asset, c.old, c.new) for c in result.changes} == {("BTC", "15%", "17%"), ("USDC", "16%", "14%")}
+    assert {(c.asset, c.old, c.new) for c in result.changes} == {
+        ("BTC", "15%", "17%"),
+        ("USDC", "16%", "14%"),
+    }
     assert result.backup.read_text() == before
     assert "# seed 000: keep a minimum $10,000 cash reserve" in after
     assert "# ERC-4626, valued via convertToAssets" in after
     spec = load_config(config_copy).spec
-    assert spec.asset("BTC").target == Decimal("0.17") and spec.asset("USDC").target == Decimal("0.14")
+    assert spec.asset("BTC").target == Decimal("0.17") and spec.asset("USDC").target == Decimal(
+        "0.14"
+    )
     # only the two target lines changed
     diff = [(a, b) for a, b in zip(before.splitlines(), after.splitlines()) if a != b]
     assert len(diff) == 2 and len(before.splitlines()) == len(after.splitlines())
@@ -34,7 +39,9 @@ def test_set_target__scale_others__sum_stays_100(config_copy):
 
 def test_set_target__sum_broken_without_option__refused_file_untouched(config_copy):
     before = config_copy.read_text()
-    with pytest.raises(ConfigError, match="add up to 102%, not 100%: pass --take-from ASSET or --scale-others"):
+    with pytest.raises(
+        ConfigError, match="add up to 102%, not 100%: pass --take-from ASSET or --scale-others"
+    ):
         set_target(config_copy, "BTC", "17%")
     assert config_copy.read_text() == before
     assert not config_copy.with_name("keeper.yaml.bak").exists()
@@ -59,7 +66,9 @@ def test_set_target__take_more_than_there_is__refused(config_copy):
 
 def test_set_target__seed001_file__edits_its_targets(tmp_path):
     p = tmp_path / "seed.yaml"
-    p.write_text("portfolio_rebalancer:\n  targets:\n    BTC: 40%  # core\n    ETH: 25%\n    USDC: 35%\n")
+    p.write_text(
+        "portfolio_rebalancer:\n  targets:\n    BTC: 40%  # core\n    ETH: 25%\n    USDC: 35%\n"
+    )
     set_target(p, "BTC", "45%", take_from="USDC")
     text = p.read_text()
     assert "BTC: 45%  # core" in text and "USDC: 30%" in text

@@ -19,16 +19,25 @@ def test_example__loads__spec_matches_the_file():
     assert spec.asset("BTC").band.soft == Decimal("0.10")  # defaults.band
     assert spec.asset_class("core_etfs").frequency is Cadence.WEEKLY
     assert spec.asset_class("fixed_income").frequency is Cadence.MONTHLY
-    assert spec.venue("binance").pairing is Pairing.VIA_QUOTE and spec.venue("binance").quote == "USDT"
-    assert spec.venue("devnet").kind is VenueKind.CHAIN and spec.venue("devnet").min_trade_usd == 500
+    assert (
+        spec.venue("binance").pairing is Pairing.VIA_QUOTE and spec.venue("binance").quote == "USDT"
+    )
+    assert (
+        spec.venue("devnet").kind is VenueKind.CHAIN and spec.venue("devnet").min_trade_usd == 500
+    )
     assert spec.holding("devnet:vault_usdc_a").kind is HoldingKind.ERC4626
     assert spec.holding("devnet:aUSDC").kind is HoldingKind.ATOKEN
     assert spec.holding("alpaca:SPY").kind is HoldingKind.BROKER_POSITION
     assert spec.strategy.kind is StrategyKind.HYBRID
-    assert spec.limits.cash_reserve_usd == 10_000 and spec.limits.max_single_asset == Decimal("0.25")
+    assert spec.limits.cash_reserve_usd == 10_000 and spec.limits.max_single_asset == Decimal(
+        "0.25"
+    )
     assert spec.schedule_cadence is Cadence.WEEKLY
     assert spec.asset("USD").price.fixed == 1
-    assert spec.asset("BTC").price.feed == "feed_btc_usd" and spec.asset("BTC").price.feed_venue == "devnet"
+    assert (
+        spec.asset("BTC").price.feed == "feed_btc_usd"
+        and spec.asset("BTC").price.feed_venue == "devnet"
+    )
 
 
 def test_config__usd_targets__scaled_to_weights():
@@ -87,8 +96,18 @@ def test_parse_percent__no_percent_sign__refused(bad):
         parse_percent(bad)
 
 
-@pytest.mark.parametrize("text,value", [("$1,000", 1000), ("1000", 1000), (1000, 1000), ("10k", 10000),
-                                        ("$1.5M", 1_500_000), ("250 USD", 250), (0.1, Decimal("0.1"))])
+@pytest.mark.parametrize(
+    "text,value",
+    [
+        ("$1,000", 1000),
+        ("1000", 1000),
+        (1000, 1000),
+        ("10k", 10000),
+        ("$1.5M", 1_500_000),
+        ("250 USD", 250),
+        (0.1, Decimal("0.1")),
+    ],
+)
 def test_parse_usd__forms__exact_decimal(text, value):
     assert parse_usd(text) == Decimal(value)
 

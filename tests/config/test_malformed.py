@@ -33,12 +33,14 @@ def _at(doc, path):
 def setv(path, value):
     def f(doc):
         _at(doc, path[:-1])[path[-1]] = value
+
     return f
 
 
 def drop(path):
     def f(doc):
         del _at(doc, path[:-1])[path[-1]]
+
     return f
 
 
@@ -46,6 +48,7 @@ def rename(path, new):
     def f(doc):
         parent = _at(doc, path[:-1])
         parent.insert(list(parent).index(path[-1]), new, parent.pop(path[-1]))
+
     return f
 
 
@@ -53,6 +56,7 @@ def steps(*fs):
     def f(doc):
         for g in fs:
             g(doc)
+
     return f
 
 
@@ -76,8 +80,14 @@ for path, where, key in [
     (("classes", "defi", "assets"), "classes.defi.assets", "defi"),
 ]:
     MUTATIONS.append((f"missing-{where}", drop(path), where, key))
-MUTATIONS.append(("missing-holding-venue", lambda d: _at(d, BTC + ("holdings", 0)).pop("venue"),
-                  "classes.btc_eth.assets.BTC.holdings[0].venue", None))
+MUTATIONS.append(
+    (
+        "missing-holding-venue",
+        lambda d: _at(d, BTC + ("holdings", 0)).pop("venue"),
+        "classes.btc_eth.assets.BTC.holdings[0].venue",
+        None,
+    )
+)
 
 # 2. unknown keys (typos) at every level, with "did you mean"
 for path, new, where in [
@@ -118,8 +128,14 @@ for path, value, where in [
     (BINANCE + ("min_trade",), "-$5", "venues.binance.min_trade"),
 ]:
     MUTATIONS.append((f"range-{where}-{value}", setv(path, value), where, path[-1]))
-MUTATIONS.append(("range-decimals", lambda d: _at(d, BTC + ("holdings", 1)).__setitem__("decimals", 99),
-                  "classes.btc_eth.assets.BTC.holdings[1].decimals", "BTC"))
+MUTATIONS.append(
+    (
+        "range-decimals",
+        lambda d: _at(d, BTC + ("holdings", 1)).__setitem__("decimals", 99),
+        "classes.btc_eth.assets.BTC.holdings[1].decimals",
+        "BTC",
+    )
+)
 
 # 5. bad values
 for path, value, where in [
@@ -138,42 +154,132 @@ for path, value, where in [
     (ALPACA + ("broker",), "robinhood", "venues.alpaca.broker"),
     (("prices", "max_age"), "soon", "prices.max_age"),
 ]:
-    MUTATIONS.append((f"value-{where}-{value}", setv(path, value), where, path[-1] if path[-1] != "soft" else None))
+    MUTATIONS.append(
+        (
+            f"value-{where}-{value}",
+            setv(path, value),
+            where,
+            path[-1] if path[-1] != "soft" else None,
+        )
+    )
 
 # 6. rules across sections
 SEMANTIC: list[Mutation] = [
     ("sum-99", setv(BTC + ("target",), "14%"), "classes", None),
     ("sum-101", setv(BTC + ("target",), "16%"), "classes", None),
-    ("mixed-units", setv(BTC + ("target",), "$150,000"), "classes.btc_eth.assets.BTC.target", "target"),
-    ("unknown-venue", lambda d: _at(d, BTC + ("holdings", 1)).__setitem__("venue", "binanse"),
-     "classes.btc_eth.assets.BTC.holdings[1].venue", None),
-    ("symbol-on-chain", lambda d: _at(d, BTC + ("holdings",)).append({"venue": "devnet", "symbol": "BTC"}),
-     "classes.btc_eth.assets.BTC.holdings[2].symbol", None),
-    ("token-on-cex", lambda d: _at(d, BTC + ("holdings", 1)).__setitem__("token", "WBTC"),
-     "classes.btc_eth.assets.BTC.holdings[1]", None),
-    ("token-and-vault", lambda d: _at(d, BTC + ("holdings", 0)).__setitem__("vault", "v"),
-     "classes.btc_eth.assets.BTC.holdings[0]", None),
-    ("bad-address", lambda d: _at(d, BTC + ("holdings", 0)).__setitem__("token", "0x1234"),
-     "classes.btc_eth.assets.BTC.holdings[0].token", None),
-    ("duplicate-holding", lambda d: _at(d, BTC + ("holdings",)).append({"venue": "devnet", "token": "WBTC"}),
-     "classes.btc_eth.assets.BTC.holdings[2]", None),
-    ("asset-in-two-classes", steps(setv(("classes", "defi", "assets", "BTC"), {"target": "0%", "holdings": [{"venue": "binance", "symbol": "BTC2"}]})),
-     "classes.defi.assets.BTC", "BTC"),
+    (
+        "mixed-units",
+        setv(BTC + ("target",), "$150,000"),
+        "classes.btc_eth.assets.BTC.target",
+        "target",
+    ),
+    (
+        "unknown-venue",
+        lambda d: _at(d, BTC + ("holdings", 1)).__setitem__("venue", "binanse"),
+        "classes.btc_eth.assets.BTC.holdings[1].venue",
+        None,
+    ),
+    (
+        "symbol-on-chain",
+        lambda d: _at(d, BTC + ("holdings",)).append({"venue": "devnet", "symbol": "BTC"}),
+        "classes.btc_eth.assets.BTC.holdings[2].symbol",
+        None,
+    ),
+    (
+        "token-on-cex",
+        lambda d: _at(d, BTC + ("holdings", 1)).__setitem__("token", "WBTC"),
+        "classes.btc_eth.assets.BTC.holdings[1]",
+        None,
+    ),
+    (
+        "token-and-vault",
+        lambda d: _at(d, BTC + ("holdings", 0)).__setitem__("vault", "v"),
+        "classes.btc_eth.assets.BTC.holdings[0]",
+        None,
+    ),
+    (
+        "bad-address",
+        lambda d: _at(d, BTC + ("holdings", 0)).__setitem__("token", "0x1234"),
+        "classes.btc_eth.assets.BTC.holdings[0].token",
+        None,
+    ),
+    (
+        "duplicate-holding",
+        lambda d: _at(d, BTC + ("holdings",)).append({"venue": "devnet", "token": "WBTC"}),
+        "classes.btc_eth.assets.BTC.holdings[2]",
+        None,
+    ),
+    (
+        "asset-in-two-classes",
+        steps(
+            setv(
+                ("classes", "defi", "assets", "BTC"),
+                {"target": "0%", "holdings": [{"venue": "binance", "symbol": "BTC2"}]},
+            )
+        ),
+        "classes.defi.assets.BTC",
+        "BTC",
+    ),
     ("quote-not-held", setv(BINANCE + ("quote",), "USDC"), "venues.binance.quote", "quote"),
     ("via-quote-without-quote", drop(ALPACA + ("quote",)), "venues.alpaca.quote", None),
     ("chain-without-chain-id", drop(DEVNET + ("chain_id",)), "venues.devnet.chain_id", None),
     ("cex-without-exchange", drop(BINANCE + ("exchange",)), "venues.binance.exchange", None),
     ("chain-id-on-cex", setv(BINANCE + ("chain_id",), 1), "venues.binance.chain_id", "chain_id"),
-    ("reader-for-other-kind", setv(BINANCE + ("reader",), "chain"), "venues.binance.reader", "reader"),
-    ("max-single-below-target", setv(("limits", "max_single_asset"), "10%"), "classes.core_etfs.assets.SPY.target", "target"),
-    ("reserve-without-cash-class", setv(("classes", "cash", "cash"), False), "limits.cash_reserve", "cash_reserve"),
-    ("reserve-above-cash-targets", setv(("limits", "cash_reserve"), "50%"), "limits.cash_reserve", "cash_reserve"),
-    ("calendar-without-schedule", steps(setv(("strategy", "kind"), "calendar"), drop(("schedule",))), "strategy.kind", "kind"),
-    ("class-target-mismatch", setv(("classes", "defi", "target"), "5%"), "classes.defi.target", "target"),
-    ("feed-venue-unknown", setv(BTC + ("price", "feed_venue"), "mainnet"), "classes.btc_eth.assets.BTC.price.feed_venue", None),
-    ("feed-venue-not-chain", setv(BTC + ("price", "feed_venue"), "binance"), "classes.btc_eth.assets.BTC.price.feed_venue", None),
+    (
+        "reader-for-other-kind",
+        setv(BINANCE + ("reader",), "chain"),
+        "venues.binance.reader",
+        "reader",
+    ),
+    (
+        "max-single-below-target",
+        setv(("limits", "max_single_asset"), "10%"),
+        "classes.core_etfs.assets.SPY.target",
+        "target",
+    ),
+    (
+        "reserve-without-cash-class",
+        setv(("classes", "cash", "cash"), False),
+        "limits.cash_reserve",
+        "cash_reserve",
+    ),
+    (
+        "reserve-above-cash-targets",
+        setv(("limits", "cash_reserve"), "50%"),
+        "limits.cash_reserve",
+        "cash_reserve",
+    ),
+    (
+        "calendar-without-schedule",
+        steps(setv(("strategy", "kind"), "calendar"), drop(("schedule",))),
+        "strategy.kind",
+        "kind",
+    ),
+    (
+        "class-target-mismatch",
+        setv(("classes", "defi", "target"), "5%"),
+        "classes.defi.target",
+        "target",
+    ),
+    (
+        "feed-venue-unknown",
+        setv(BTC + ("price", "feed_venue"), "mainnet"),
+        "classes.btc_eth.assets.BTC.price.feed_venue",
+        None,
+    ),
+    (
+        "feed-venue-not-chain",
+        setv(BTC + ("price", "feed_venue"), "binance"),
+        "classes.btc_eth.assets.BTC.price.feed_venue",
+        None,
+    ),
     ("fixed-and-feed", setv(BTC + ("price", "fixed"), 1), "classes.btc_eth.assets.BTC.price", None),
-    ("hard-below-soft-asset", setv(("classes", "core_etfs", "asset_band", "hard"), "1%"), "classes.core_etfs.asset_band", None),
+    (
+        "hard-below-soft-asset",
+        setv(("classes", "core_etfs", "asset_band", "hard"), "1%"),
+        "classes.core_etfs.asset_band",
+        None,
+    ),
 ]
 MUTATIONS += SEMANTIC
 
@@ -182,9 +288,24 @@ SECRET = "sk-live-THIS-IS-A-SECRET-1234567890"
 SECRETS: list[Mutation] = [
     ("api-key-in-venue", setv(BINANCE + ("api_key",), SECRET), "venues.binance.api_key", "api_key"),
     ("private-key-top", setv(("private_key",), "0x" + "ab" * 32), "private_key", "private_key"),
-    ("password-in-treasury", setv(("treasury", "password"), SECRET), "treasury.password", "password"),
-    ("secret-as-credentials-env", setv(BINANCE + ("credentials_env",), SECRET), "venues.binance.credentials_env", "credentials_env"),
-    ("url-as-rpc-env", setv(DEVNET + ("rpc_url_env",), "https://mainnet.example/v3/" + SECRET), "venues.devnet.rpc_url_env", "rpc_url_env"),
+    (
+        "password-in-treasury",
+        setv(("treasury", "password"), SECRET),
+        "treasury.password",
+        "password",
+    ),
+    (
+        "secret-as-credentials-env",
+        setv(BINANCE + ("credentials_env",), SECRET),
+        "venues.binance.credentials_env",
+        "credentials_env",
+    ),
+    (
+        "url-as-rpc-env",
+        setv(DEVNET + ("rpc_url_env",), "https://mainnet.example/v3/" + SECRET),
+        "venues.devnet.rpc_url_env",
+        "rpc_url_env",
+    ),
 ]
 MUTATIONS += SECRETS
 

@@ -68,16 +68,25 @@ def test_seed001_yaml__loads__translated_faithfully():
     spec = cfg.spec
     assert cfg.format == "seed001"
     assert {a.name: a.target for a in spec.assets} == {
-        "BTC": Decimal("0.4"), "ETH": Decimal("0.25"), "SOL": Decimal("0.1"), "USDC": Decimal("0.15"), "SPY": Decimal("0.1")}
+        "BTC": Decimal("0.4"),
+        "ETH": Decimal("0.25"),
+        "SOL": Decimal("0.1"),
+        "USDC": Decimal("0.15"),
+        "SPY": Decimal("0.1"),
+    }
     assert spec.asset("USDC").cash and not spec.asset("BTC").cash
     band = spec.asset("BTC").band
     assert band.mode is BandMode.ABSOLUTE and band.soft == Decimal("0.05")
     assert spec.strategy.kind is StrategyKind.THRESHOLD
     assert all(v.min_trade_usd == 100 for v in spec.venues)
-    assert spec.limits.max_single_asset == Decimal("0.5") and spec.limits.cash_reserve_fraction == Decimal("0.1")
+    assert spec.limits.max_single_asset == Decimal(
+        "0.5"
+    ) and spec.limits.cash_reserve_fraction == Decimal("0.1")
     assert spec.schedule_cadence is Cadence.WEEKLY
     assert cfg.model.execution.split_orders_above == 10_000
-    assert cfg.model.tax.lot_selection == "hifo" and cfg.model.risk.max_correlation == Decimal("0.8")
+    assert cfg.model.tax.lot_selection == "hifo" and cfg.model.risk.max_correlation == Decimal(
+        "0.8"
+    )
     assert any("one venue" in n for n in cfg.notes)
 
 
@@ -86,9 +95,16 @@ def test_seed001_example_session__btc_at_45_2pct__only_btc_past_the_threshold():
     "BTC exceeds 5% drift threshold" and nothing else does."""
     spec = load_config_text(SEED_001, "seed001.yaml").spec
     weights = {"BTC": "45.2", "ETH": "22.1", "SOL": "8.4", "USDC": "14.8", "SPY": "9.5"}
-    static = StaticFile.parse({"prices": {a: "1" for a in weights},
-                               "positions": {f"portfolio:{a}": {"amount": str(Decimal(w) * 1000), "decimals": 2}
-                                             for a, w in weights.items()}}, "session")
+    static = StaticFile.parse(
+        {
+            "prices": {a: "1" for a in weights},
+            "positions": {
+                f"portfolio:{a}": {"amount": str(Decimal(w) * 1000), "decimals": 2}
+                for a, w in weights.items()
+            },
+        },
+        "session",
+    )
     snap, _ = read_snapshot([StaticReader("portfolio", static)], spec, 1_717_405_200)
     report = compute_drift(spec, snap)
     assert [r.name for r in report.assets if r.status.out_of_band] == ["BTC"]
@@ -103,14 +119,35 @@ def test_seed001_file__its_own_yaml_block__loads():
     assert load_config_text(block.group(1), files[0].name).format == "seed001"
 
 
-@pytest.mark.parametrize("mutate,fragment", [
-    (lambda t: t.replace("SPY: 10%", "SPY: 12%"), "seed001.yaml:5: portfolio_rebalancer.targets: asset targets add up to 102%"),
-    (lambda t: t.replace("strategy: threshold", "strategy: tactical"), "portfolio_rebalancer.strategy: must be one of"),
-    (lambda t: t.replace("max_single_asset: 50%", "max_single_asset: 30%"), "portfolio_rebalancer.targets.BTC"),
-    (lambda t: t.replace("drift_threshold: 5%", "drift_treshold: 5%"), "did you mean 'drift_threshold'"),
-    (lambda t: t.replace("BTC: 40%", "BTC: forty"), "seed001.yaml:6: portfolio_rebalancer.targets.BTC"),
-    (lambda t: t.replace("min_cash_reserve: 10%", "min_cash_reserve: 20%"), "portfolio_rebalancer.risk.min_cash_reserve"),
-])
+@pytest.mark.parametrize(
+    "mutate,fragment",
+    [
+        (
+            lambda t: t.replace("SPY: 10%", "SPY: 12%"),
+            "seed001.yaml:5: portfolio_rebalancer.targets: asset targets add up to 102%",
+        ),
+        (
+            lambda t: t.replace("strategy: threshold", "strategy: tactical"),
+            "portfolio_rebalancer.strategy: must be one of",
+        ),
+        (
+            lambda t: t.replace("max_single_asset: 50%", "max_single_asset: 30%"),
+            "portfolio_rebalancer.targets.BTC",
+        ),
+        (
+            lambda t: t.replace("drift_threshold: 5%", "drift_treshold: 5%"),
+            "did you mean 'drift_threshold'",
+        ),
+        (
+            lambda t: t.replace("BTC: 40%", "BTC: forty"),
+            "seed001.yaml:6: portfolio_rebalancer.targets.BTC",
+        ),
+        (
+            lambda t: t.replace("min_cash_reserve: 10%", "min_cash_reserve: 20%"),
+            "portfolio_rebalancer.risk.min_cash_reserve",
+        ),
+    ],
+)
 def test_seed001_yaml__mistakes__one_line_at_the_seed_key(mutate, fragment):
     with pytest.raises(ConfigError) as e:
         load_config_text(mutate(SEED_001), "seed001.yaml")

@@ -17,13 +17,17 @@ NOW = "1717405200"
 @pytest.fixture(autouse=True)
 def no_network(monkeypatch):
     """These commands must not touch the network: any connection attempt fails the test."""
+
     def refuse(*a, **k):
         raise AssertionError("network touched")
+
     monkeypatch.setattr(socket.socket, "connect", refuse)
 
 
 def run(*args, env=None):
-    return CliRunner().invoke(main, list(args), env={"COLUMNS": "200", **(env or {})}, catch_exceptions=False)
+    return CliRunner().invoke(
+        main, list(args), env={"COLUMNS": "200", **(env or {})}, catch_exceptions=False
+    )
 
 
 def test_status__demo_treasury__drift_table_with_statuses_and_timeline():
@@ -31,13 +35,17 @@ def test_status__demo_treasury__drift_table_with_statuses_and_timeline():
     assert r.exit_code == 0, r.output
     out = r.output
     assert "Demo treasury: $1,020,800.00" in out
-    assert "Core ETFs" in out and "!! soft limit exceeded" in out and "!!! hard limit exceeded" in out
+    assert (
+        "Core ETFs" in out and "!! soft limit exceeded" in out and "!!! hard limit exceeded" in out
+    )
     assert "[!!!!] Critical" in out and "Rebalance now: SPY, USD" in out
     assert "Next scheduled rebalance (Mon 2024-06-03 09:00 America/New_York)" in out
 
 
 def test_preview__demo_treasury__trades_per_venue_costs_and_drift_after():
-    r = run("rebalance", "preview", "--config", str(CONFIG), "--static", str(HOLDINGS), "--now", NOW)
+    r = run(
+        "rebalance", "preview", "--config", str(CONFIG), "--static", str(HOLDINGS), "--now", NOW
+    )
     assert r.exit_code == 0, r.output
     out = r.output
     assert "Venue alpaca" in out and "Venue devnet" in out
@@ -47,8 +55,19 @@ def test_preview__demo_treasury__trades_per_venue_costs_and_drift_after():
 
 
 def test_preview__off_schedule_daily_run__only_critical_items_act():
-    r = run("rebalance", "preview", "--config", str(CONFIG), "--static", str(HOLDINGS), "--now", NOW,
-            "--off-schedule", "--cadence", "daily")
+    r = run(
+        "rebalance",
+        "preview",
+        "--config",
+        str(CONFIG),
+        "--static",
+        str(HOLDINGS),
+        "--now",
+        NOW,
+        "--off-schedule",
+        "--cadence",
+        "daily",
+    )
     assert r.exit_code == 0, r.output
     # SPY and USD are past their hard limits: the urgent override trades them even on a daily run;
     # UNI is only past its soft limit: it waits for the schedule
@@ -70,7 +89,12 @@ def test_config_check__example__ok_and_summary():
 
 def test_config_check__bad_config__one_line_file_line_field_exit_2(tmp_path):
     bad = tmp_path / "keeper.yaml"
-    bad.write_text(CONFIG.read_text().replace("target: 15%\n        price: {feed: feed_btc_usd}", "target: 15\n        price: {feed: feed_btc_usd}"))
+    bad.write_text(
+        CONFIG.read_text().replace(
+            "target: 15%\n        price: {feed: feed_btc_usd}",
+            "target: 15\n        price: {feed: feed_btc_usd}",
+        )
+    )
     r = CliRunner().invoke(main, ["config", "check", "--config", str(bad)])
     assert r.exit_code == 2
     lines = r.output.strip().splitlines()
@@ -82,7 +106,9 @@ def test_status__bad_config__fails_before_any_read(tmp_path):
     bad = tmp_path / "keeper.yaml"
     bad.write_text(CONFIG.read_text().replace("kind: chain", "kind: chian"))
     r = CliRunner().invoke(main, ["status", "--config", str(bad), "--static", str(HOLDINGS)])
-    assert r.exit_code == 2 and "venues.devnet.kind: must be one of chain, cex or broker" in r.output
+    assert (
+        r.exit_code == 2 and "venues.devnet.kind: must be one of chain, cex or broker" in r.output
+    )
 
 
 def test_set_target__cli__edits_and_reports(tmp_path):

@@ -9,7 +9,17 @@ from keeper.core.flow import FlowNetwork
 def test_max_flow__classic_graph__known_value():
     # CLRS figure 26.1: max flow 23
     net = FlowNetwork(6)
-    for u, v, c in [(0, 1, 16), (0, 2, 13), (1, 3, 12), (2, 1, 4), (2, 4, 14), (3, 2, 9), (3, 5, 20), (4, 3, 7), (4, 5, 4)]:
+    for u, v, c in [
+        (0, 1, 16),
+        (0, 2, 13),
+        (1, 3, 12),
+        (2, 1, 4),
+        (2, 4, 14),
+        (3, 2, 9),
+        (3, 5, 20),
+        (4, 3, 7),
+        (4, 5, 4),
+    ]:
         net.add_edge(u, v, c)
     assert net.max_flow(0, 5) == 23
 
@@ -36,10 +46,17 @@ def _min_cut(n, edges, s, t):
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.integers(2, 6).flatmap(lambda n: st.tuples(
-    st.just(n),
-    st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1), st.integers(0, 50)), max_size=14),
-)))
+@given(
+    st.integers(2, 6).flatmap(
+        lambda n: st.tuples(
+            st.just(n),
+            st.lists(
+                st.tuples(st.integers(0, n - 1), st.integers(0, n - 1), st.integers(0, 50)),
+                max_size=14,
+            ),
+        )
+    )
+)
 def test_max_flow__random_graphs__equals_brute_force_min_cut(case):
     n, edges = case
     edges = [(u, v, c) for u, v, c in edges if u != v]

@@ -10,8 +10,19 @@ from keeper.errors import ConfigError
 
 
 def _read(**kw):
-    base = dict(holding="dex:ETH", asset="ETH", venue="dex", kind=HoldingKind.ERC20, raw=10**18, decimals=18,
-                price_usd=Decimal("3500"), price_source="feed", price_time=NOW, now=NOW, max_age_s=3600)
+    base = dict(
+        holding="dex:ETH",
+        asset="ETH",
+        venue="dex",
+        kind=HoldingKind.ERC20,
+        raw=10**18,
+        decimals=18,
+        price_usd=Decimal("3500"),
+        price_source="feed",
+        price_time=NOW,
+        now=NOW,
+        max_age_s=3600,
+    )
     base.update(kw)
     return Position.read(**base)
 
@@ -21,13 +32,16 @@ def test_position_read__fresh_price__priced_with_exact_value():
     assert p.priced and p.value_usd == Decimal("5250")
 
 
-@pytest.mark.parametrize("kw,reason", [
-    (dict(price_usd=None), "no price"),
-    (dict(price_usd=Decimal(0)), "non-positive"),
-    (dict(price_time=NOW - 3601), "stale price from feed: 3601s old (max 3600s)"),
-    (dict(price_time=None), "no timestamp"),
-    (dict(price_time=NOW + 7200), "in the future"),
-])
+@pytest.mark.parametrize(
+    "kw,reason",
+    [
+        (dict(price_usd=None), "no price"),
+        (dict(price_usd=Decimal(0)), "non-positive"),
+        (dict(price_time=NOW - 3601), "stale price from feed: 3601s old (max 3600s)"),
+        (dict(price_time=None), "no timestamp"),
+        (dict(price_time=NOW + 7200), "in the future"),
+    ],
+)
 def test_position_read__bad_price__unpriced_with_reason(kw, reason):
     p = _read(**kw)
     assert not p.priced and p.value_usd is None
@@ -61,21 +75,38 @@ def test_snapshot__listing_order__does_not_matter():
 
 # --- unpriced assets block trading and leave the rest of the weights exact -----------------
 
+
 def _three():
     return portfolio(
         [A("BTC", "c", "0.5"), A("ETH", "c", "0.3"), A("USDC", "cash", "0.2", cash=True)],
         [venue("dex")],
-        [H("BTC", "dex", "50000", "60000", 8), H("ETH", "dex", "30000", "3000"),
-         H("USDC", "dex", "20000", "1", 6)],
+        [
+            H("BTC", "dex", "50000", "60000", 8),
+            H("ETH", "dex", "30000", "3000"),
+            H("USDC", "dex", "20000", "1", 6),
+        ],
     )
 
 
 def test_drift__unpriced_position__asset_blocked_and_others_exact():
     spec, snap = _three()
     btc = snap.position("dex:BTC")
-    broken = snap.replace_positions([p for p in snap if p.holding != "dex:BTC"] + [
-        Position(holding=btc.holding, asset="BTC", venue="dex", kind=btc.kind, raw=btc.raw, decimals=8,
-                 price_usd=None, price_source="feed", unpriced_reason="stale price")])
+    broken = snap.replace_positions(
+        [p for p in snap if p.holding != "dex:BTC"]
+        + [
+            Position(
+                holding=btc.holding,
+                asset="BTC",
+                venue="dex",
+                kind=btc.kind,
+                raw=btc.raw,
+                decimals=8,
+                price_usd=None,
+                price_source="feed",
+                unpriced_reason="stale price",
+            )
+        ]
+    )
     report = compute_drift(spec, broken)
     assert report.asset("BTC").status is Status.UNPRICED
     assert "stale price" in report.asset("BTC").reason

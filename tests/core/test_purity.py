@@ -12,8 +12,19 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 PURE = ["keeper.core", "keeper.config", "keeper.signals", "keeper.tax"]
-FORBIDDEN = ["web3", "ccxt", "httpx", "sqlite3", "keeper.chain", "keeper.relays", "keeper.quotes",
-             "keeper.store", "keeper.execution", "keeper.runner", "keeper.devnet"]
+FORBIDDEN = [
+    "web3",
+    "ccxt",
+    "httpx",
+    "sqlite3",
+    "keeper.chain",
+    "keeper.relays",
+    "keeper.quotes",
+    "keeper.store",
+    "keeper.execution",
+    "keeper.runner",
+    "keeper.devnet",
+]
 # keeper.venues is I/O, except the interface and static-reader types the core may name
 FORBIDDEN_VENUES_EXCEPT = ["keeper.venues", "keeper.venues.base", "keeper.venues.static"]
 
@@ -32,7 +43,9 @@ CHECKER = textwrap.dedent("""
         for mod in modules:
             importlib.import_module(mod)
     bad = sorted(m for m in sys.modules if any(m == f or m.startswith(f + ".") for f in forbidden))
-    bad += sorted(m for m in sys.modules if m.startswith("keeper.venues") and m not in allowed_venues)
+    bad += sorted(
+        m for m in sys.modules if m.startswith("keeper.venues") and m not in allowed_venues
+    )
     print(json.dumps(bad))
 """)
 
@@ -42,7 +55,10 @@ def impure_modules(packages: list[str], extra_path: Path | None = None) -> list[
     code = f"import sys; sys.path[:0] = {env_path!r}\n" + CHECKER
     out = subprocess.run(
         [sys.executable, "-c", code, json.dumps([packages, FORBIDDEN, FORBIDDEN_VENUES_EXCEPT])],
-        capture_output=True, text=True, check=True, cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 

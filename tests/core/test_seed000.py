@@ -40,23 +40,58 @@ def _config(classes: dict) -> str:
     return text
 
 
-TIER1 = _config({
-    "etfs": ("ETFs", ("5%", "10%"), False, [("ETF", "$30,000")]),
-    "crypto": ("Crypto", ("5%", "10%"), False, [("CRYPTO", "$40,000")]),
-    "defi": ("DeFi", ("3%", "6%"), False, [("DEFI", "$15,000")]),
-    "cash": ("Cash", ("3%", "6%"), True, [("CASH", "$15,000")]),
-})
+TIER1 = _config(
+    {
+        "etfs": ("ETFs", ("5%", "10%"), False, [("ETF", "$30,000")]),
+        "crypto": ("Crypto", ("5%", "10%"), False, [("CRYPTO", "$40,000")]),
+        "defi": ("DeFi", ("3%", "6%"), False, [("DEFI", "$15,000")]),
+        "cash": ("Cash", ("3%", "6%"), True, [("CASH", "$15,000")]),
+    }
+)
 
-TIER2 = _config({
-    "etf_core": ("ETF core", ("50%", "90%"), False, [("VGT", "$10,000", ("10%", "20%")), ("QQQ", "$10,000", ("10%", "20%"))]),
-    "etf_special": ("ETF special", ("50%", "90%"), False, [("SOXX", "$5,000", ("15%", "30%")), ("ARKK", "$5,000", ("15%", "30%"))]),
-    "crypto": ("Crypto", ("50%", "90%"), False, [("BTC", "$20,000", ("10%", "20%")), ("ETH", "$10,000", ("10%", "20%"))]),
-    "alt_l1": ("Alt L1s", ("15%", "30%"), False, [("SOL", "$3,000", ("20%", "40%")), ("AVAX", "$3,000", ("20%", "40%")),
-                                                  ("DOT", "$2,000", ("20%", "40%"))]),
-    "defi": ("DeFi", ("50%", "90%"), False, [("LENDING", "$7,500", ("10%", "20%")), ("LIQUIDITY", "$4,500", ("15%", "30%")),
-                                            ("FARMING", "$3,000", ("20%", "40%"))]),
-    "cash": ("Cash", ("90%", "99%"), True, [("CASH", "$17,000", ("90%", "99%"))]),
-})
+TIER2 = _config(
+    {
+        "etf_core": (
+            "ETF core",
+            ("50%", "90%"),
+            False,
+            [("VGT", "$10,000", ("10%", "20%")), ("QQQ", "$10,000", ("10%", "20%"))],
+        ),
+        "etf_special": (
+            "ETF special",
+            ("50%", "90%"),
+            False,
+            [("SOXX", "$5,000", ("15%", "30%")), ("ARKK", "$5,000", ("15%", "30%"))],
+        ),
+        "crypto": (
+            "Crypto",
+            ("50%", "90%"),
+            False,
+            [("BTC", "$20,000", ("10%", "20%")), ("ETH", "$10,000", ("10%", "20%"))],
+        ),
+        "alt_l1": (
+            "Alt L1s",
+            ("15%", "30%"),
+            False,
+            [
+                ("SOL", "$3,000", ("20%", "40%")),
+                ("AVAX", "$3,000", ("20%", "40%")),
+                ("DOT", "$2,000", ("20%", "40%")),
+            ],
+        ),
+        "defi": (
+            "DeFi",
+            ("50%", "90%"),
+            False,
+            [
+                ("LENDING", "$7,500", ("10%", "20%")),
+                ("LIQUIDITY", "$4,500", ("15%", "30%")),
+                ("FARMING", "$3,000", ("20%", "40%")),
+            ],
+        ),
+        "cash": ("Cash", ("90%", "99%"), True, [("CASH", "$17,000", ("90%", "99%"))]),
+    }
+)
 
 
 @functools.cache
@@ -70,7 +105,10 @@ def _drift(config_text: str, values: dict[str, Decimal]):
     held = {**targets, **values}
     held["CASH"] = Decimal(100_000) - sum(v for k, v in held.items() if k != "CASH")
     static = StaticFile.parse(
-        {"prices": {a: "1" for a in held}, "positions": {f"book:{a}": {"amount": str(v), "decimals": 2} for a, v in held.items()}},
+        {
+            "prices": {a: "1" for a in held},
+            "positions": {f"book:{a}": {"amount": str(v), "decimals": 2} for a, v in held.items()},
+        },
         "seed000-holdings",
     )
     snap, _ = read_snapshot([StaticReader("book", static)], spec, NOW)
@@ -88,9 +126,14 @@ TIER1_TRIGGERS = [
 
 
 @pytest.mark.parametrize("cls,asset,upper,lower", TIER1_TRIGGERS)
-def test_tier1_trigger_points__at_and_past_the_edge__approaching_then_soft(cls, asset, upper, lower):
+def test_tier1_trigger_points__at_and_past_the_edge__approaching_then_soft(
+    cls, asset, upper, lower
+):
     cent = Decimal("0.01")
-    for edge, past in ((Decimal(upper), Decimal(upper) + cent), (Decimal(lower), Decimal(lower) - cent)):
+    for edge, past in (
+        (Decimal(upper), Decimal(upper) + cent),
+        (Decimal(lower), Decimal(lower) - cent),
+    ):
         assert _drift(TIER1, {asset: edge}).asset_class(cls).status is Status.APPROACHING
         row = _drift(TIER1, {asset: past}).asset_class(cls)
         assert row.status is Status.SOFT
@@ -111,7 +154,13 @@ TIER2_TRIGGERS = [
     ("asset", "BTC", "BTC", "22000", "18000"),  # rebalance at $22,000 BTC; minimum $18,000
     ("asset", "ETH", "ETH", "11000", "9000"),
     ("asset", "SOL", "SOL", "3600", "2400"),  # individual L1 $3,000 +-20%: rebalance above $3,600
-    ("class", "alt_l1", "SOL", "4200", "1800"),  # total L1s $8,000 +-15% (+-$1,200): $9,200 / $6,800
+    (
+        "class",
+        "alt_l1",
+        "SOL",
+        "4200",
+        "1800",
+    ),  # total L1s $8,000 +-15% (+-$1,200): $9,200 / $6,800
     ("asset", "LENDING", "LENDING", "8250", "6750"),  # lending $7,500 +-10% ($750)
     ("asset", "LIQUIDITY", "LIQUIDITY", "5175", "3825"),  # liquidity $4,500 +-15% ($675)
     ("asset", "FARMING", "FARMING", "3600", "2400"),  # yield farming $3,000 +-20% ($600)
@@ -121,7 +170,10 @@ TIER2_TRIGGERS = [
 @pytest.mark.parametrize("kind,name,moved,upper,lower", TIER2_TRIGGERS)
 def test_tier2_tables__at_and_past_the_edge__approaching_then_soft(kind, name, moved, upper, lower):
     cent = Decimal("0.01")
-    for edge, past in ((Decimal(upper), Decimal(upper) + cent), (Decimal(lower), Decimal(lower) - cent)):
+    for edge, past in (
+        (Decimal(upper), Decimal(upper) + cent),
+        (Decimal(lower), Decimal(lower) - cent),
+    ):
         at = _drift(TIER2, {moved: edge})
         beyond = _drift(TIER2, {moved: past})
         row_at = at.asset(name) if kind == "asset" else at.asset_class(name)
@@ -152,21 +204,38 @@ def test_tier2_btc__below_90pct_of_band__within_and_low():
 # ETF Core +-10%, ETF Sector +-20%, BTC/ETH +-10% (the seed's crypto band), Alt L1 +-20% (the
 # seed's individual L1 band), DeFi +-30%, Fixed Inc +-10%; hard limits are twice the soft ones.
 
-MONITOR = _config({
-    "etf_core": ("ETF Core", ("10%", "20%"), False, [("CORE", "40%")]),
-    "etf_sector": ("ETF Sector", ("20%", "40%"), False, [("SECTOR", "10%")]),
-    "btc_eth": ("BTC/ETH", ("10%", "20%"), False, [("BTCETH", "20%")]),
-    "alt_l1": ("Alt L1", ("20%", "40%"), False, [("ALT", "6%")]),
-    "defi": ("DeFi", ("30%", "60%"), False, [("DEFI", "4%")]),
-    "fixed": ("Fixed Inc", ("10%", "20%"), True, [("CASH", "20%")]),
-})
+MONITOR = _config(
+    {
+        "etf_core": ("ETF Core", ("10%", "20%"), False, [("CORE", "40%")]),
+        "etf_sector": ("ETF Sector", ("20%", "40%"), False, [("SECTOR", "10%")]),
+        "btc_eth": ("BTC/ETH", ("10%", "20%"), False, [("BTCETH", "20%")]),
+        "alt_l1": ("Alt L1", ("20%", "40%"), False, [("ALT", "6%")]),
+        "defi": ("DeFi", ("30%", "60%"), False, [("DEFI", "4%")]),
+        "fixed": ("Fixed Inc", ("10%", "20%"), True, [("CASH", "20%")]),
+    }
+)
 
 
 def test_drift_monitor__seed_000_table__drifts_statuses_and_timeline():
-    report = _drift(MONITOR, {"CORE": Decimal(38_000), "SECTOR": Decimal(12_000), "BTCETH": Decimal(23_000),
-                              "ALT": Decimal(5_000), "DEFI": Decimal(3_000)})
+    report = _drift(
+        MONITOR,
+        {
+            "CORE": Decimal(38_000),
+            "SECTOR": Decimal(12_000),
+            "BTCETH": Decimal(23_000),
+            "ALT": Decimal(5_000),
+            "DEFI": Decimal(3_000),
+        },
+    )
     drift_pp = {r.label: r.drift_pp * 100 for r in report.classes}
-    assert drift_pp == {"ETF Core": -2, "ETF Sector": 2, "BTC/ETH": 3, "Alt L1": -1, "DeFi": -1, "Fixed Inc": -1}
+    assert drift_pp == {
+        "ETF Core": -2,
+        "ETF Sector": 2,
+        "BTC/ETH": 3,
+        "Alt L1": -1,
+        "DeFi": -1,
+        "Fixed Inc": -1,
+    }
     status = {r.label: r.status for r in report.classes}
     assert status["BTC/ETH"] is Status.SOFT
     assert status["ETF Sector"] is Status.APPROACHING

@@ -10,14 +10,24 @@ from keeper.venues.static import StaticFile, StaticReader
 
 
 def _spec():
-    spec, _ = portfolio([A("ETH", "c", "0.5"), A("USDC", "cash", "0.5", cash=True)], [venue("dex")],
-                        [H("ETH", "dex", "1", "1"), H("USDC", "dex", "1", "1", 6)])
+    spec, _ = portfolio(
+        [A("ETH", "c", "0.5"), A("USDC", "cash", "0.5", cash=True)],
+        [venue("dex")],
+        [H("ETH", "dex", "1", "1"), H("USDC", "dex", "1", "1", 6)],
+    )
     return spec
 
 
 def test_static_reader__amounts_prices_and_raw__positions_exact():
-    src = StaticFile.parse({"as_of": NOW - 60, "blocks": {"dex": 7}, "prices": {"ETH": "3500", "USDC": "1"},
-                            "positions": {"dex:ETH": "1.5", "dex:USDC": {"raw": 2_500_000, "decimals": 6}}}, "f.yaml")
+    src = StaticFile.parse(
+        {
+            "as_of": NOW - 60,
+            "blocks": {"dex": 7},
+            "prices": {"ETH": "3500", "USDC": "1"},
+            "positions": {"dex:ETH": "1.5", "dex:USDC": {"raw": 2_500_000, "decimals": 6}},
+        },
+        "f.yaml",
+    )
     reader = StaticReader("dex", src)
     assert isinstance(reader, VenueReader)
     snap, readings = read_snapshot([reader], _spec(), NOW)
@@ -35,8 +45,14 @@ def test_static_reader__holding_missing_from_file__failed_not_zero():
 
 
 def test_static_reader__old_as_of__prices_stale():
-    src = StaticFile.parse({"as_of": "2024-06-03T07:00:00Z", "prices": {"ETH": "3500", "USDC": "1"},
-                            "positions": {"dex:ETH": "1", "dex:USDC": "1"}}, "f.yaml")
+    src = StaticFile.parse(
+        {
+            "as_of": "2024-06-03T07:00:00Z",
+            "prices": {"ETH": "3500", "USDC": "1"},
+            "positions": {"dex:ETH": "1", "dex:USDC": "1"},
+        },
+        "f.yaml",
+    )
     snap, _ = read_snapshot([StaticReader("dex", src)], _spec(), NOW)  # NOW is 09:00Z
     assert "stale price" in snap.position("dex:ETH").unpriced_reason
 
@@ -46,12 +62,18 @@ def test_read_snapshot__venue_without_reader__its_holdings_fail():
     assert all("no reader returned it" in p.unpriced_reason for p in snap)
 
 
-@pytest.mark.parametrize("data,fragment", [
-    ({"prices": {"ETH": "abc"}}, "prices.ETH: expected a number"),
-    ({"positions": {"dex:ETH": {"amount": "1", "colour": "red"}}, "prices": {"ETH": "1"}}, "unknown key"),
-    ({"as_of": "2024-06-03T07:00:00"}, "time zone"),
-    ({"balances": {}}, "unknown key"),
-])
+@pytest.mark.parametrize(
+    "data,fragment",
+    [
+        ({"prices": {"ETH": "abc"}}, "prices.ETH: expected a number"),
+        (
+            {"positions": {"dex:ETH": {"amount": "1", "colour": "red"}}, "prices": {"ETH": "1"}},
+            "unknown key",
+        ),
+        ({"as_of": "2024-06-03T07:00:00"}, "time zone"),
+        ({"balances": {}}, "unknown key"),
+    ],
+)
 def test_static_file__malformed__one_line(data, fragment):
     with pytest.raises(ConfigError, match=fragment):
         src = StaticFile.parse(data, "f.yaml")

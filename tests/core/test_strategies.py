@@ -10,14 +10,32 @@ SCHEDULED = RunContext(NOW, scheduled=True, cadence=Cadence.WEEKLY)
 DAILY_CHECK = RunContext(NOW, scheduled=False, cadence=Cadence.DAILY)
 
 
-def _goal(values, *, kind=StrategyKind.THRESHOLD, ctx=SCHEDULED, targets=None, frequencies=None, limits=None,
-          strategy=None, class_band=None, bands=None):
+def _goal(
+    values,
+    *,
+    kind=StrategyKind.THRESHOLD,
+    ctx=SCHEDULED,
+    targets=None,
+    frequencies=None,
+    limits=None,
+    strategy=None,
+    class_band=None,
+    bands=None,
+):
     targets = targets or {"BTC": "0.4", "ETH": "0.3", "USDC": "0.3"}
-    assets = [A(a, "cash" if a == "USDC" else "crypto", t, band=(bands or {}).get(a), cash=a == "USDC")
-              for a, t in targets.items()]
-    spec, snap = portfolio(assets, [venue("dex")], [H(a, "dex", v) for a, v in values.items()],
-                           strategy=strategy or StrategySpec(kind=kind), frequencies=frequencies, limits=limits,
-                           class_band=class_band)
+    assets = [
+        A(a, "cash" if a == "USDC" else "crypto", t, band=(bands or {}).get(a), cash=a == "USDC")
+        for a, t in targets.items()
+    ]
+    spec, snap = portfolio(
+        assets,
+        [venue("dex")],
+        [H(a, "dex", v) for a, v in values.items()],
+        strategy=strategy or StrategySpec(kind=kind),
+        frequencies=frequencies,
+        limits=limits,
+        class_band=class_band,
+    )
     report = compute_drift(spec, snap)
     return choose(report, spec, ctx), report
 
@@ -50,16 +68,28 @@ def test_calendar__scheduled__every_asset_must_go_to_target():
 
 
 def test_calendar__off_schedule_no_hard_breach__no_action():
-    goal, _ = _goal({"BTC": "45000", "ETH": "26000", "USDC": "29000"}, kind=StrategyKind.CALENDAR, ctx=DAILY_CHECK)
+    goal, _ = _goal(
+        {"BTC": "45000", "ETH": "26000", "USDC": "29000"},
+        kind=StrategyKind.CALENDAR,
+        ctx=DAILY_CHECK,
+    )
     assert goal.moves == () and "hard limit" in goal.no_action_reason
 
 
 def test_calendar__off_schedule_hard_breach__urgent_override_acts():
-    values = {"BTC": "50000", "ETH": "20000", "USDC": "30000"}  # BTC +25% of target: past the hard limit
+    values = {
+        "BTC": "50000",
+        "ETH": "20000",
+        "USDC": "30000",
+    }  # BTC +25% of target: past the hard limit
     goal, _ = _goal(values, kind=StrategyKind.CALENDAR, ctx=DAILY_CHECK)
     assert goal.move("BTC").must_sell == D(10_000)
-    goal, _ = _goal(values, kind=StrategyKind.CALENDAR, ctx=DAILY_CHECK,
-                    strategy=StrategySpec(kind=StrategyKind.CALENDAR, urgent_override=False))
+    goal, _ = _goal(
+        values,
+        kind=StrategyKind.CALENDAR,
+        ctx=DAILY_CHECK,
+        strategy=StrategySpec(kind=StrategyKind.CALENDAR, urgent_override=False),
+    )
     assert goal.moves == () and "not a scheduled run" in goal.no_action_reason
 
 
@@ -91,32 +121,43 @@ def test_frequency_matrix__weekly_class_on_daily_run__frozen_with_note():
 
 
 def test_frequency_matrix__hard_breach__urgent_override_trades_anyway():
-    goal, _ = _goal({"BTC": "50000", "ETH": "20000", "USDC": "30000"}, ctx=DAILY_CHECK,
-                    frequencies={"crypto": Cadence.WEEKLY})
+    goal, _ = _goal(
+        {"BTC": "50000", "ETH": "20000", "USDC": "30000"},
+        ctx=DAILY_CHECK,
+        frequencies={"crypto": Cadence.WEEKLY},
+    )
     assert goal.move("BTC").must_sell == D(10_000)
 
 
 def test_class_band__class_past_band_assets_inside__same_side_assets_must_move():
     # each asset is inside its own wide band, but the crypto class (70% target, +-5% band) is +7pp
     wide = Band(D("0.5"), D("0.9"))
-    goal, report = _goal({"BTC": "44000", "ETH": "33000", "USDC": "23000"}, bands={"BTC": wide, "ETH": wide},
-                         class_band=Band(D("0.05"), D("0.10")))
+    goal, report = _goal(
+        {"BTC": "44000", "ETH": "33000", "USDC": "23000"},
+        bands={"BTC": wide, "ETH": wide},
+        class_band=Band(D("0.05"), D("0.10")),
+    )
     assert report.asset_class("crypto").status.out_of_band
     assert goal.move("BTC").must_sell + goal.move("ETH").must_sell == D(7_000)
 
 
 def test_max_single_asset__in_band_but_above_cap__must_sell_down_to_cap():
-    goal, report = _goal({"BTC": "52000", "ETH": "24000", "USDC": "24000"},
-                         targets={"BTC": "0.45", "ETH": "0.3", "USDC": "0.25"},
-                         bands={"BTC": Band(D("0.2"), D("0.4"))}, limits=Limits(max_single_asset=D("0.5")))
+    goal, report = _goal(
+        {"BTC": "52000", "ETH": "24000", "USDC": "24000"},
+        targets={"BTC": "0.45", "ETH": "0.3", "USDC": "0.25"},
+        bands={"BTC": Band(D("0.2"), D("0.4"))},
+        limits=Limits(max_single_asset=D("0.5")),
+    )
     assert report.asset("BTC").status.value in ("within range", "approaching")
     assert goal.move("BTC").must_sell >= D(2_000)
 
 
 def test_max_single_asset__buy_would_cross_cap__trimmed_with_note():
-    goal, _ = _goal({"BTC": "30000", "ETH": "35000", "USDC": "35000"},
-                    targets={"BTC": "0.5", "ETH": "0.25", "USDC": "0.25"},
-                    limits=Limits(max_single_asset=D("0.4")))
+    goal, _ = _goal(
+        {"BTC": "30000", "ETH": "35000", "USDC": "35000"},
+        targets={"BTC": "0.5", "ETH": "0.25", "USDC": "0.25"},
+        limits=Limits(max_single_asset=D("0.4")),
+    )
     assert goal.move("BTC").must_buy + goal.move("BTC").may_buy <= D(10_000)
     assert any("max single asset" in n for n in goal.notes)
 

@@ -20,22 +20,41 @@ from keeper.core.drift import DriftReport, compute_drift
 from keeper.core.plan import Plan, Trade, apply_plan
 from keeper.core.planner import decide
 from keeper.core.portfolio import Snapshot
-from keeper.core.spec import Band, BandMode, Cadence, Limits, Pairing, PortfolioSpec, StrategyKind, StrategySpec, VenueKind
+from keeper.core.spec import (
+    Band,
+    BandMode,
+    Cadence,
+    Limits,
+    Pairing,
+    PortfolioSpec,
+    StrategyKind,
+    StrategySpec,
+    VenueKind,
+)
 from keeper.core.strategies import RunContext
 from keeper.core.synthetic import NOW, A, H, portfolio, venue
 
 D = Decimal
 CTX = RunContext(NOW, scheduled=True, cadence=Cadence.QUARTERLY)
 # KEEPER_PROPERTY_EXAMPLES=2000 for a long run (before releases)
-PROFILE = settings(max_examples=int(os.environ.get("KEEPER_PROPERTY_EXAMPLES", "120")), deadline=None,
-                   suppress_health_check=[HealthCheck.too_slow])
+PROFILE = settings(
+    max_examples=int(os.environ.get("KEEPER_PROPERTY_EXAMPLES", "120")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 # --- generated treasuries --------------------------------------------------------------------
 
 
 @st.composite
-def treasuries(draw, *, single_direct_venue: bool = False, strategy: StrategyKind | None = None, limits: bool = True):
+def treasuries(
+    draw,
+    *,
+    single_direct_venue: bool = False,
+    strategy: StrategyKind | None = None,
+    limits: bool = True,
+):
     """A random treasury. With `single_direct_venue`, every asset trades on one DEX-like venue and
     token units are fine (6+ decimals): a $41 share with no fractions cannot land inside a $10
     band, which is a fact of the asset, not a planner property."""
@@ -51,8 +70,15 @@ def treasuries(draw, *, single_direct_venue: bool = False, strategy: StrategyKin
     soft = D(draw(st.integers(15, 40))) / 100 if relative else D(draw(st.integers(1, 5))) / 100
     band = Band(soft, soft * 2, BandMode.RELATIVE if relative else BandMode.ABSOLUTE)
     if single_direct_venue:
-        venues = [venue("v0", VenueKind.CHAIN, fee_bps=draw(st.integers(0, 40)), slippage_bps=draw(st.integers(0, 30)),
-                        min_trade=draw(st.sampled_from(["0", "1", "5"])))]
+        venues = [
+            venue(
+                "v0",
+                VenueKind.CHAIN,
+                fee_bps=draw(st.integers(0, 40)),
+                slippage_bps=draw(st.integers(0, 30)),
+                min_trade=draw(st.sampled_from(["0", "1", "5"])),
+            )
+        ]
     else:
         venues = []
         for i in range(draw(st.integers(1, 3))):
@@ -63,16 +89,33 @@ def treasuries(draw, *, single_direct_venue: bool = False, strategy: StrategyKin
                     kind = VenueKind.CHAIN
                 else:
                     quote = draw(st.sampled_from(cash))
-            venues.append(venue(f"v{i}", kind, quote=quote, fee_bps=draw(st.integers(0, 40)),
-                                slippage_bps=draw(st.integers(0, 30)), min_trade=draw(st.sampled_from(["0", "10", "100"]))))
+            venues.append(
+                venue(
+                    f"v{i}",
+                    kind,
+                    quote=quote,
+                    fee_bps=draw(st.integers(0, 40)),
+                    slippage_bps=draw(st.integers(0, 30)),
+                    min_trade=draw(st.sampled_from(["0", "10", "100"])),
+                )
+            )
     holdings = []
     for a in names:
         where = [v.name for v in venues if v.quote == a]
-        extra = draw(st.lists(st.sampled_from([v.name for v in venues]), min_size=0 if where else 1, max_size=len(venues), unique=True))
+        extra = draw(
+            st.lists(
+                st.sampled_from([v.name for v in venues]),
+                min_size=0 if where else 1,
+                max_size=len(venues),
+                unique=True,
+            )
+        )
         for vname in sorted(set(where) | set(extra)):
             usd = D(draw(st.integers(0, 200_000)))
             price = D(draw(st.integers(1, 10_000_000))) / 100
-            decimals = draw(st.sampled_from([6, 8, 18] if single_direct_venue else [0, 2, 6, 8, 18]))
+            decimals = draw(
+                st.sampled_from([6, 8, 18] if single_direct_venue else [0, 2, 6, 8, 18])
+            )
             holdings.append(H(a, vname, usd, price, decimals))
     assets = [A(a, classes[i], targets[i], cash=a in cash) for i, a in enumerate(names)]
     kind = strategy or draw(st.sampled_from(list(StrategyKind)))
@@ -82,7 +125,15 @@ def treasuries(draw, *, single_direct_venue: bool = False, strategy: StrategyKin
             cash_reserve_fraction=D(draw(st.integers(0, 10))) / 100,
             max_single_asset=draw(st.one_of(st.none(), st.just(max(targets) + D("0.1")))),
         )
-    spec, snap = portfolio(assets, venues, holdings, band=band, class_band=band, strategy=StrategySpec(kind=kind), limits=lim)
+    spec, snap = portfolio(
+        assets,
+        venues,
+        holdings,
+        band=band,
+        class_band=band,
+        strategy=StrategySpec(kind=kind),
+        limits=lim,
+    )
     assume(compute_drift(spec, snap).total_usd > 1_000)
     return spec, snap
 
@@ -103,14 +154,18 @@ def violations(spec: PortfolioSpec, snap: Snapshot, plan: Plan) -> list[str]:
         return [f"spends more than held: {e}"]
     before, after = compute_drift(spec, snap), compute_drift(spec, after_snap)
     # netting: an asset either sells or buys
-    if {t.sell_asset for t in plan.trades} & {t.buy_asset for t in plan.trades} - {v.quote for v in spec.venues}:
+    if {t.sell_asset for t in plan.trades} & {t.buy_asset for t in plan.trades} - {
+        v.quote for v in spec.venues
+    }:
         out.append("an asset both sells and buys")
     # order: a buy comes after the sells that fund it
     if any(f >= t.step for t in plan.trades for f in t.funded_by):
         out.append("a buy is ordered before the sell that funds it")
     # totals are conserved up to the stated costs (and round-down dust of at most one unit per leg)
     costs = plan.expected_cost_usd
-    dust = sum((_unit(snap, t.buy_holding) + _unit(snap, t.sell_holding) for t in plan.trades), D(0))
+    dust = sum(
+        (_unit(snap, t.buy_holding) + _unit(snap, t.sell_holding) for t in plan.trades), D(0)
+    )
     change = after.basis_usd - before.basis_usd
     if not (-costs - dust <= change <= 0):
         out.append(f"total changed by {change}, costs {costs}, dust {dust}")
@@ -148,7 +203,14 @@ def _unit(snap: Snapshot, holding: str) -> Decimal:
 
 
 def _excess(report: DriftReport) -> Decimal:
-    return sum((max(abs(r.drift_usd) - r.soft_usd, D(0)) for r in report.assets if r.drift_usd is not None), D(0))
+    return sum(
+        (
+            max(abs(r.drift_usd) - r.soft_usd, D(0))
+            for r in report.assets
+            if r.drift_usd is not None
+        ),
+        D(0),
+    )
 
 
 # --- properties ------------------------------------------------------------------------------
@@ -194,7 +256,8 @@ def test_plan__listing_order_shuffled__same_plan(case, rnd: random.Random):
         classes=tuple(rnd.sample(spec.classes, len(spec.classes))),
         venues=tuple(rnd.sample(spec.venues, len(spec.venues))),
         holdings=tuple(rnd.sample(spec.holdings, len(spec.holdings))),
-        strategy=spec.strategy, limits=spec.limits,
+        strategy=spec.strategy,
+        limits=spec.limits,
     )
     shuffled_snap = Snapshot(tuple(rnd.sample(snap.positions, len(snap.positions))), snap.taken_at)
     assert decide(shuffled_spec, shuffled_snap, CTX).plan == decide(spec, snap, CTX).plan
@@ -207,32 +270,57 @@ def _simple():
     return portfolio(
         [A("BTC", "c", "0.4"), A("ETH", "c", "0.3"), A("USDC", "cash", "0.3", cash=True)],
         [venue("dex", fee_bps=30)],
-        [H("BTC", "dex", "30000", "60000", 8), H("ETH", "dex", "30000", "3000"), H("USDC", "dex", "40000", "1", 6)],
+        [
+            H("BTC", "dex", "30000", "60000", 8),
+            H("ETH", "dex", "30000", "3000"),
+            H("USDC", "dex", "40000", "1", 6),
+        ],
         limits=Limits(cash_reserve_usd=D(35_000), max_single_asset=D("0.45")),
     )
 
 
 def _plan_of(*trades: Trade) -> Plan:
-    return Plan(strategy=StrategyKind.THRESHOLD, trades=tuple(replace(t, step=i) for i, t in enumerate(trades)))
+    return Plan(
+        strategy=StrategyKind.THRESHOLD,
+        trades=tuple(replace(t, step=i) for i, t in enumerate(trades)),
+    )
 
 
 def _swap(snap, sell, buy, usd, *, buy_factor=D("0.997"), cost=D("0.003")):
     sp, bp = snap.position(f"dex:{sell}"), snap.position(f"dex:{buy}")
     sell_raw = int((D(usd) / sp.price_usd).scaleb(sp.decimals))
     buy_raw = int((D(usd) * buy_factor / bp.price_usd).scaleb(bp.decimals))
-    return Trade(step=0, venue="dex", sell_asset=sell, sell_holding=sp.holding, sell_raw=sell_raw, sell_decimals=sp.decimals,
-                 buy_asset=buy, buy_holding=bp.holding, buy_raw=buy_raw, buy_decimals=bp.decimals,
-                 notional_usd=D(usd), fee_usd=D(usd) * cost, slippage_usd=D(0))
+    return Trade(
+        step=0,
+        venue="dex",
+        sell_asset=sell,
+        sell_holding=sp.holding,
+        sell_raw=sell_raw,
+        sell_decimals=sp.decimals,
+        buy_asset=buy,
+        buy_holding=bp.holding,
+        buy_raw=buy_raw,
+        buy_decimals=bp.decimals,
+        notional_usd=D(usd),
+        fee_usd=D(usd) * cost,
+        slippage_usd=D(0),
+    )
 
 
-@pytest.mark.parametrize("broken,expected", [
-    (lambda s: _plan_of(_swap(s, "ETH", "BTC", "40000")), "spends more than held"),
-    (lambda s: _plan_of(_swap(s, "USDC", "BTC", "10000")), "cash"),
-    (lambda s: _plan_of(_swap(s, "ETH", "BTC", "20000")), "max single asset"),
-    (lambda s: _plan_of(_swap(s, "ETH", "BTC", "5000", buy_factor=D("1.01"))), "total changed"),
-    (lambda s: _plan_of(_swap(s, "ETH", "BTC", "5000"), _swap(s, "BTC", "USDC", "1000")), "both sells and buys"),
-    (lambda s: _plan_of(_swap(s, "BTC", "ETH", "15000")), "drift past the bands grew"),
-])
+@pytest.mark.parametrize(
+    "broken,expected",
+    [
+        (lambda s: _plan_of(_swap(s, "ETH", "BTC", "40000")), "spends more than held"),
+        (lambda s: _plan_of(_swap(s, "USDC", "BTC", "10000")), "cash"),
+        (lambda s: _plan_of(_swap(s, "ETH", "BTC", "20000")), "max single asset"),
+        (lambda s: _plan_of(_swap(s, "ETH", "BTC", "5000", buy_factor=D("1.01"))), "total changed"),
+        (
+            lambda s: _plan_of(_swap(s, "ETH", "BTC", "5000"), _swap(s, "BTC", "USDC", "1000")),
+            "both sells and buys",
+        ),
+        (lambda s: _plan_of(_swap(s, "BTC", "ETH", "15000")), "drift past the bands grew"),
+    ],
+)
 def test_invariants__deliberately_broken_plan__caught(broken, expected):
     spec, snap = _simple()
     found = violations(spec, snap, broken(snap))
