@@ -38,7 +38,7 @@ def rebalance() -> None:
 def preview(
     config_path: Path, static: Path | None, now: int | None, off_schedule: bool, cadence: str | None
 ) -> None:
-    """The trades a rebalance would make now, per venue, with costs and drift after. Sends nothing."""
+    """The trades a rebalance would make now, per venue, with costs and drift after; sends none."""
     loaded = load_and_read(config_path, static, now)
     cfg, snap = loaded.config, loaded.snapshot
     run_cadence = (

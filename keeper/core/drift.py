@@ -19,6 +19,8 @@ within 24 hours, medium = within a week, low = at the next scheduled rebalance. 
 is high: nothing can be decided about it until someone fixes its price source.
 
 Unpriced assets are *blocked*: their value is unknown, so weights are computed over the rest.
+(An empty holding whose price is missing does not block: it is worth $0 either way; the planner
+just cannot buy into it.)
 The basis is the priced value of the unblocked assets, scaled up by the share of the targets they
 carry (`total_usd = basis_usd / (1 - sum of blocked targets)`), which is exact for the rest of
 the portfolio whatever the blocked assets are worth. Never compute weights over a total that
@@ -230,10 +232,11 @@ def compute_drift(spec: PortfolioSpec, snapshot: Snapshot) -> DriftReport:
                     "keeper.yaml declares: add it to the asset's holdings or fix the reader"
                 )
             seen.add(p.holding)
-            if p.value_usd is None:
-                blocked.setdefault(p.asset, f"{p.holding}: {p.unpriced_reason}")
-            else:
+            if p.value_usd is not None:
                 values[p.asset] += p.value_usd
+            elif not p.value_known:
+                blocked.setdefault(p.asset, f"{p.holding}: {p.unpriced_reason}")
+            # else: an empty holding without a price is worth $0 and only cannot be bought into
         for h in spec.holdings:
             if h.id not in seen:
                 blocked.setdefault(h.asset, f"{h.id}: missing from the snapshot")

@@ -46,6 +46,7 @@ class Position:
     price_time: int | None = None
     unpriced_reason: str | None = None
     shares_raw: int | None = None  # vault shares / aToken scaled balance, for migrations
+    read_ok: bool = True  # False: the balance itself is unknown (see `failed`)
 
     def __post_init__(self) -> None:
         if not isinstance(self.raw, int) or isinstance(self.raw, bool) or self.raw < 0:
@@ -130,12 +131,18 @@ class Position:
             decimals=decimals,
             price_usd=None,
             price_source="",
+            read_ok=False,
             unpriced_reason=f"balance read failed: {reason}",
         )
 
     @property
     def priced(self) -> bool:
         return self.price_usd is not None
+
+    @property
+    def value_known(self) -> bool:
+        """Priced, or an empty holding whose balance was read (worth $0 whatever its price)."""
+        return self.priced or (self.read_ok and self.raw == 0)
 
     @property
     def liquid(self) -> bool:

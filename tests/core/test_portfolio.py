@@ -128,3 +128,22 @@ def test_drift__position_not_in_spec__config_error():
     stray = _read(holding="dex:DOGE", asset="DOGE")
     with pytest.raises(ConfigError, match="DOGE"):
         compute_drift(spec, snap.replace_positions(list(snap) + [stray]))
+
+
+def test_drift__empty_holding_without_price__worth_zero_not_blocking():
+    spec, snap = portfolio(
+        [A("BTC", "c", "0.5"), A("USDC", "cash", "0.5", cash=True)],
+        [venue("dex"), venue("cex", quote="USDC")],
+        [H("BTC", "dex", "50000"), H("BTC", "cex", "0", priced=False), H("USDC", "dex", "50000")],
+    )
+    report = compute_drift(spec, snap)
+    assert report.asset("BTC").status is Status.WITHIN and report.total_usd == 100_000
+
+
+def test_drift__failed_read__blocks_even_at_zero_raw():
+    spec, snap = _three()
+    eth = snap.position("dex:ETH")
+    failed = Position.failed(holding=eth.holding, asset="ETH", venue="dex", kind=eth.kind, decimals=18,
+                             reason="rpc timeout")
+    report = compute_drift(spec, snap.replace_positions([p for p in snap if p.asset != "ETH"] + [failed]))
+    assert report.asset("ETH").status is Status.UNPRICED and "rpc timeout" in report.asset("ETH").reason
