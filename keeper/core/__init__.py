@@ -14,4 +14,5 @@ Modules, in the order data flows through them:
 - `flow`: an integer max-flow used to match sells with buys inside venues.
 - `planner`: a `Goal` -> the smallest set of venue-local trades (`Plan`), with costs.
 - `plan`: the `Plan`/`Trade` values and `apply_plan` (the portfolio after a plan, same prices).
+- `synthetic`: spec + snapshot builders for tests and benchmarks (through the real types).
 """
