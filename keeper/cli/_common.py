@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -51,7 +51,10 @@ def snapshot_options(f):
 
 
 def console() -> Console:
-    return Console(highlight=False, soft_wrap=False)
+    """Rich output: the terminal's width on a terminal; 160 columns when piped or logged, so
+    tables stay whole in CI logs and files."""
+    out = Console(highlight=False, soft_wrap=False)
+    return out if out.is_terminal else Console(highlight=False, soft_wrap=False, width=160)
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,6 @@ def load_and_read(config_path: Path, static: Path | None, now: int | None) -> Lo
 def next_run_text(cfg: LoadedConfig, now: int) -> str | None:
     if cfg.schedule is None:
         return None
-    nxt = cfg.schedule.next_after(datetime.fromtimestamp(now, tz=timezone.utc))
+    nxt = cfg.schedule.next_after(datetime.fromtimestamp(now, tz=UTC))
     local = nxt.astimezone(__import__("zoneinfo").ZoneInfo(cfg.schedule.tz))
     return local.strftime(f"%a %Y-%m-%d %H:%M {cfg.schedule.tz}")

@@ -13,13 +13,13 @@ import time
 from pathlib import Path
 
 import click
-from rich.console import Console
 
+from keeper.cli._common import console as shared_console
 from keeper.devnet.anvil import pid_alive, rpc_request, safe_url
 from keeper.devnet.devnet import Devnet, devnet_dir
 from keeper.errors import ConfigError
 
-console = Console()
+console = shared_console()
 
 
 def run_record() -> Path:

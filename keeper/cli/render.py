@@ -4,7 +4,7 @@ status and preview. Functions here take core values and return renderables; they
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from rich.table import Table
@@ -67,7 +67,7 @@ def priority_text(p: Priority) -> Text:
 
 
 def when(unix: int) -> str:
-    return datetime.fromtimestamp(unix, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return datetime.fromtimestamp(unix, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def drift_table(

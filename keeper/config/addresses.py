@@ -5,7 +5,8 @@ book (real chains).
 The book is a JSON object. Leaves that are 0x addresses count; nested objects are flattened, so
 both `{"USDC": "0x..."}` and `{"tokens": {"USDC": "0x..."}}` work: a nested entry answers to its
 full dotted name (`tokens.USDC`) and, when no other entry has the same last part, to that part
-alone (`USDC`). Other leaves (chain ids, block numbers) are ignored.
+alone (`USDC`). A top-level `names` object (the devnet writes one) maps bare names directly and
+takes precedence. Other leaves (chain ids, block numbers) are ignored.
 
 `resolve_chain_refs` turns every chain holding and feed of a loaded config into an address, or
 fails with one line naming the holding and the nearest key ("did you mean"). Reading the book is
@@ -40,10 +41,10 @@ class AddressBook:
         if ref in self.entries:
             return self.entries[ref]
         raise ConfigError(
-            (
+
                 f"{what}: {ref!r} is not in the address book "
                 f"{self.source}{did_you_mean(ref, set(self.entries))}"
-            )
+
         )
 
 
@@ -62,6 +63,9 @@ def parse_address_book(data: Any, source: str) -> AddressBook:
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: an address book must be a JSON object of name -> 0x address")
     walk(data, "")
+    names = data.get("names")
+    if isinstance(names, dict):  # a flat section of bare names: they win over shortened ones
+        flat.update({k: v for k, v in names.items() if isinstance(v, str) and _ADDRESS.match(v)})
     for name, addrs in short.items():
         if name not in flat and len(set(a.lower() for a in addrs)) == 1:
             flat[name] = addrs[0]
@@ -73,10 +77,10 @@ def load_address_book(path: Path) -> AddressBook:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(
-            (
+
                 f"address book {path} not found: start the devnet (make demo) so it is written, or "
                 f"use 0x addresses"
-            )
+
         ) from None
     except json.JSONDecodeError as e:
         raise ConfigError(
@@ -108,10 +112,10 @@ def resolve_chain_refs(
             book_path = loaded.model.venues[venue].address_book
             if book_path is None:
                 raise ConfigError(
-                    (
+
                         f"{what}: {ref!r} is a name but venue {venue} has no address_book: add one "
                         f"or use a 0x address"
-                    )
+
                 )
             books[venue] = load_address_book(loaded.resolve(book_path))
         return books[venue].resolve(ref, what)

@@ -84,10 +84,10 @@ def set_target(
         raise ConfigError(f"set-target: unknown asset {asset!r}{did_you_mean(asset, set(slots))}")
     if take_from is not None and take_from not in slots:
         raise ConfigError(
-            (
+
                 f"set-target: --take-from {take_from!r} is not an "
                 f"asset{did_you_mean(take_from, set(slots))}"
-            )
+
         )
     if take_from == asset:
         raise ConfigError("set-target: --take-from must name another asset")
@@ -114,10 +114,10 @@ def set_target(
         updated[take_from] = values[take_from] - delta
         if updated[take_from] < 0:
             raise ConfigError(
-                (
+
                     f"set-target: {take_from} has only {_fmt(values[take_from], percent)} to give: "
                     f"choose another asset or --scale-others"
-                )
+
             )
     elif scale_others and delta:
         updated = _scale(values, asset, target, percent)

@@ -62,10 +62,10 @@ class BandConfig(Strict):
             raise ValueError("band limits must be >= 0%")
         if self.hard < self.soft:
             raise ValueError(
-                (
+
                     f"hard limit ({self.hard * 100:f}%) is below the soft limit "
                     f"({self.soft * 100:f}%): make hard >= soft"
-                )
+
             )
         if self.mode == "absolute" and self.hard > 1:
             raise ValueError("an absolute band cannot be wider than 100 percentage points")
@@ -138,6 +138,9 @@ class VenueConfig(Strict):
     address_book: str | None = None
     """Chains only: a JSON file mapping names to addresses (relative to keeper.yaml), so holdings
     can say `token: USDC` instead of an address."""
+    account: str | None = None
+    """Chains only: the treasury's account on this chain, whose balances are read and traded: the
+    BatchRebalancer contract (an address-book key such as `rebalancer`, or a 0x address)."""
     exchange: str | None = None
     """CEX only: the ccxt exchange id (binance, coinbase, kraken, bybit, okx)."""
     broker: Literal["alpaca", "ibkr", "mt5"] | None = None

@@ -18,7 +18,7 @@ a clock.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -80,8 +80,8 @@ class Schedule:
                 for h in sorted(self.hours):
                     for m in sorted(self.minutes):
                         candidate = datetime(day.year, day.month, day.day, h, m, tzinfo=zone)
-                        if candidate.astimezone(timezone.utc) > after.astimezone(timezone.utc):
-                            return candidate.astimezone(timezone.utc)
+                        if candidate.astimezone(UTC) > after.astimezone(UTC):
+                            return candidate.astimezone(UTC)
             day = (day + timedelta(days=1)).replace(hour=0, minute=0)
         raise ValueError(f"schedule {self.text!r} never fires")
 

@@ -210,10 +210,10 @@ def translation_notes(seed: Seed001) -> tuple[str, ...]:
     ]
     if not seed.enabled:
         notes.append(
-            (
+
                 "portfolio_rebalancer.enabled is false: the keeper decides and journals but never "
                 "executes"
-            )
+
         )
     return tuple(notes)
 

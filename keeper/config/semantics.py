@@ -62,7 +62,7 @@ def check(cfg: KeeperConfig) -> list[Issue]:
 
 def _venues(cfg: KeeperConfig, out: list[Issue]) -> None:
     liquid_at: dict[str, set[str]] = {}
-    for cname, c in cfg.classes.items():
+    for _cname, c in cfg.classes.items():
         for aname, a in c.assets.items():
             for h in a.holdings:
                 if h.ref_kind in ("token", "symbol"):
@@ -89,7 +89,7 @@ def _venues(cfg: KeeperConfig, out: list[Issue]) -> None:
                         )
                     )
         else:
-            for f in ("chain_id", "rpc_url_env", "address_book", "gas"):
+            for f in ("chain_id", "rpc_url_env", "address_book", "account", "gas"):
                 if getattr(v, f) is not None:
                     out.append(
                         Issue(

@@ -119,10 +119,10 @@ class _Book:
                 quote = self._quote_position(snapshot, v)
                 if quote is None:
                     notes.append(
-                        (
+
                             f"venue {v.name}: its quote {v.quote} has no liquid priced "
                             "holding: not traded"
-                        )
+
                     )
                     continue
             usable_venues.append(v.name)
@@ -256,7 +256,7 @@ def _share_fairly(
     moves = {m.asset: m for m in goal.moves}
     home_s: dict[str, set[str]] = defaultdict(set)
     home_b: dict[str, set[str]] = defaultdict(set)
-    for (a, v), plist in book.liquid.items():
+    for (a, v), _plist in book.liquid.items():
         if v in sells:
             if moves[a].sells and book.sell_capacity(a, v) > 0:
                 home_s[a].add(v)

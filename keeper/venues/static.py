@@ -71,10 +71,10 @@ class StaticFile:
         extra = set(data) - {"as_of", "blocks", "prices", "decimals", "positions"}
         if extra:
             raise ConfigError(
-                (
+
                     f"{source}: unknown key(s) {sorted(extra)}: use as_of, blocks, prices, "
                     f"decimals, positions"
-                )
+
             )
         return cls(
             path=source,

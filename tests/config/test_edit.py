@@ -26,7 +26,7 @@ def test_set_target__take_from__both_changed_comments_kept_backup_written(config
         "0.14"
     )
     # only the two target lines changed
-    diff = [(a, b) for a, b in zip(before.splitlines(), after.splitlines()) if a != b]
+    diff = [(a, b) for a, b in zip(before.splitlines(), after.splitlines(), strict=False) if a != b]
     assert len(diff) == 2 and len(before.splitlines()) == len(after.splitlines())
 
 

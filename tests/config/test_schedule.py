@@ -1,11 +1,11 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from keeper.config.schedule import parse_schedule
 from keeper.core.spec import Cadence
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def test_weekly_phrase__new_york__next_monday_9am_local_across_dst():
