@@ -1,0 +1,56 @@
+"""Local exchange and broker servers for the devnet and the tests.
+
+Each server speaks one real venue's REST API closely enough that the real client code (ccxt for
+Binance and OKX, our httpx adapters for Alpaca and Interactive Brokers) runs end to end against it:
+request signing and session checks are verified, responses keep the real field names and types,
+and a matching engine (`engine.Engine`) keeps balances, a book, orders, trades and fees. Fault
+hooks on the engine inject partial fills, rejects, rate limits, timeouts after execution and
+server errors.
+
+These servers are for the devnet and tests only; nothing in the keeper's runtime imports them.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from keeper.devnet.exchanges.engine import Engine, MarketSpec
+
+
+def crypto_markets(quote: str = "USDT") -> list[MarketSpec]:
+    """BTC, ETH and SOL against `quote`, with rules shaped like Binance's real spot filters."""
+    return [
+        MarketSpec(f"BTC/{quote}", "BTC", quote, Decimal("0.01"), Decimal("0.00001"), Decimal("0.00001"), Decimal("9000"), Decimal("5")),
+        MarketSpec(f"ETH/{quote}", "ETH", quote, Decimal("0.01"), Decimal("0.0001"), Decimal("0.0001"), Decimal("9000"), Decimal("5")),
+        MarketSpec(f"SOL/{quote}", "SOL", quote, Decimal("0.01"), Decimal("0.001"), Decimal("0.001"), Decimal("90000"), Decimal("5")),
+    ]
+
+
+def ladder(mid: str, step: str, qty: str, levels: int = 20) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """A symmetric book around `mid`: `levels` bids below and asks above, `step` apart, `qty` each."""
+    m, s = Decimal(mid), Decimal(step)
+    bids = [(str(m - s * (i + 1)), qty) for i in range(levels)]
+    asks = [(str(m + s * (i + 1)), qty) for i in range(levels)]
+    return bids, asks
+
+
+def crypto_engine(
+    balances: dict[str, str] | None = None,
+    *,
+    quote: str = "USDT",
+    taker_fee: str = "0.001",
+    maker_fee: str = "0.001",
+) -> Engine:
+    """An engine with BTC/ETH/SOL markets, books around realistic prices and a funded account."""
+    books = {
+        f"BTC/{quote}": ladder("60000", "5", "0.5"),
+        f"ETH/{quote}": ladder("3000", "0.5", "5"),
+        f"SOL/{quote}": ladder("150", "0.05", "100"),
+    }
+    return Engine(
+        crypto_markets(quote),
+        balances if balances is not None else {"BTC": "2", "ETH": "20", "SOL": "300", quote: "100000"},
+        books,
+        taker_fee=Decimal(taker_fee),
+        maker_fee=Decimal(maker_fee),
+    )
