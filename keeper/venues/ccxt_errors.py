@@ -118,7 +118,7 @@ def translate(
         return ConfigError(f"{line} (check the API key, its permissions and the symbol in keeper.yaml)")
     if outcome is Outcome.RETRY:
         if isinstance(error, (cx.DDoSProtection, cx.RateLimitExceeded)):
-            return RateLimited(line, retry_after_s=retry_after_s, banned=isinstance(error, cx.DDoSProtection))
+            return RateLimited(line, retry_after_s=retry_after_s)
         return TemporaryError(line)
     if op is Op.READ:
         if outcome is Outcome.UNKNOWN:

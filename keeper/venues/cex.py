@@ -116,6 +116,7 @@ class CcxtVenue:
         if base_url is not None:
             self.exchange.urls["api"] = point_urls_at(self.exchange.urls["api"], base_url)
             self.exchange.enableRateLimit = False  # a local server; its own 429s are the test
+            self.exchange.timeout_on_exit = 0  # plain HTTP on loopback: no TLS teardown to wait for
         self._markets_loaded = False
 
     @classmethod

@@ -25,10 +25,9 @@ Sleep = Callable[[float], Awaitable[None]]
 class RateLimited(TemporaryError):
     """The venue asked us to slow down (HTTP 429, or 418 after ignoring 429s)."""
 
-    def __init__(self, message: str, *, retry_after_s: float | None = None, banned: bool = False):
+    def __init__(self, message: str, *, retry_after_s: float | None = None):
         super().__init__(message)
         self.retry_after_s = retry_after_s
-        self.banned = banned
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,32 +70,28 @@ def tradable(amount: Decimal, price: Decimal, rules: MarketRules) -> str | None:
 
 
 def slice_amounts(amount: Decimal, price: Decimal, max_notional: Decimal | None, rules: MarketRules) -> tuple[Decimal, ...]:
-    """Split `amount` (base units) into near-equal slices of at most `max_notional` quote each.
+    """Split `amount` (base units) into near-equal slices of about `max_notional` quote at most.
 
-    Every slice is a multiple of the step; their sum is `amount` rounded down to the step. A
-    remainder too small to trade on its own is merged into the previous slice. The empty tuple
-    means the whole amount is below what the venue accepts.
+    Every slice is a multiple of the step, slices differ by at most one step, and their sum is
+    `amount` rounded down to the step; so each slice's notional is at most the cap plus one
+    step's worth. When the cap would make slices too small to trade, there are fewer of them.
+    The empty tuple means the whole amount is below what the venue accepts.
     """
     total = round_down(amount, rules.step)
     if tradable(total, price, rules) is not None:
         return ()
     cap = max_notional
     if rules.max_amount is not None:
-        by_size = rules.max_amount * price
+        by_size = round_down(rules.max_amount, rules.step) * price
         cap = by_size if cap is None else min(cap, by_size)
     if cap is None or total * price <= cap:
         return (total,)
-    count = int(((total * price) / cap).to_integral_value(rounding=ROUND_CEILING))
-    each = round_down(total / count, rules.step)
-    if each <= 0:
-        return (total,)
-    slices = [each] * (count - 1)
-    last = total - each * (count - 1)
-    if slices and tradable(last, price, rules) is not None:
-        slices[-1] += last
-    else:
-        slices.append(last)
-    return tuple(s for s in slices if s > 0)
+    units = int(total / rules.step)
+    count = min(units, int(((total * price) / cap).to_integral_value(rounding=ROUND_CEILING)))
+    while count > 1 and tradable(rules.step * (units // count), price, rules) is not None:
+        count -= 1
+    base, extra = divmod(units, count)
+    return tuple(rules.step * (base + 1 if i < extra else base) for i in range(count))
 
 
 def scale_to_cash(needed: Decimal, cash: Decimal) -> Decimal:
@@ -104,7 +100,8 @@ def scale_to_cash(needed: Decimal, cash: Decimal) -> Decimal:
         return Decimal(1)
     if cash <= 0:
         return ZERO
-    return cash / needed
+    # Rounded down to 1e-8 so that needed x factor never exceeds the cash.
+    return (cash / needed).quantize(Decimal("0.00000001"), rounding=ROUND_FLOOR)
 
 
 def buy_cash_needed(amount: Decimal, price: Decimal, fee_rate: Decimal) -> Decimal:
