@@ -375,7 +375,7 @@ class LegExecutor:
         raise ReconcileError(f"{self.venue.name}: order {rec.client_id} still open after cancelling")
 
     async def _settle_fees(self, leg: LegState) -> None:
-        """Read fees from the fills of every finished order that traded and has none recorded."""
+        """Read fees (and exact costs) from the fills of every finished order that traded."""
         for rec in leg.orders:
             if rec.state.terminal and rec.filled > 0 and not rec.fees_final and rec.venue_order_id:
                 fills = await self._retry(
@@ -386,8 +386,11 @@ class LegExecutor:
                 for f in fills:
                     if f.fee is not None:
                         fees[f.fee.asset] = fees.get(f.fee.asset, ZERO) + f.fee.amount
-                if not fills and rec.fees:
+                if not fees and rec.fees:
                     fees = {f.asset: f.amount for f in rec.fees}  # the venue reports fees on the order only
+                if fills and sum((f.amount for f in fills), ZERO) == rec.filled:
+                    # The fills' exact prices beat amount x average price (brokers round the average).
+                    rec.cost = sum((f.cost for f in fills), ZERO)
                 rec.fees = tuple(Fee(a, x) for a, x in sorted(fees.items()))
                 rec.fees_final = True
                 self._save(leg)

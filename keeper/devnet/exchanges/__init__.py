@@ -54,3 +54,34 @@ def crypto_engine(
         taker_fee=Decimal(taker_fee),
         maker_fee=Decimal(maker_fee),
     )
+
+
+def equity_markets() -> list[MarketSpec]:
+    """US ETFs in whole shares, priced in USD to the cent (Reg NMS tick for prices >= $1)."""
+    return [
+        MarketSpec(f"{t}/USD", t, "USD", Decimal("0.01"), Decimal("1"), Decimal("1"), Decimal("1000000"), Decimal("0"), 0, 2)
+        for t in ("SPY", "QQQ", "AGG", "TLT")
+    ]
+
+
+def equity_engine(
+    balances: dict[str, str] | None = None,
+    *,
+    commission_rate: str = "0",
+) -> Engine:
+    """A broker account: ETF books around realistic prices, cash in USD, commission in cash."""
+    books = {
+        "SPY/USD": ladder("450.00", "0.01", "300"),
+        "QQQ/USD": ladder("380.00", "0.01", "300"),
+        "AGG/USD": ladder("98.00", "0.01", "1000"),
+        "TLT/USD": ladder("92.00", "0.01", "1000"),
+    }
+    rate = Decimal(commission_rate)
+    return Engine(
+        equity_markets(),
+        balances if balances is not None else {"USD": "250000", "SPY": "200", "AGG": "500"},
+        books,
+        taker_fee=rate,
+        maker_fee=rate,
+        fees_in_quote=True,
+    )

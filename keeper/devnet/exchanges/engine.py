@@ -169,12 +169,16 @@ class Engine:
         *,
         taker_fee: Decimal = Decimal("0.001"),
         maker_fee: Decimal = Decimal("0.001"),
+        fees_in_quote: bool = False,
         clock_ms: Callable[[], int] = _now_ms,
     ):
+        """`fees_in_quote`: brokers charge commission in cash on both sides; exchanges (the
+        default, as Binance) charge a buyer in the base asset it receives."""
         self.lock = threading.RLock()
         self.markets = {m.symbol: m for m in markets}
         self.taker_fee = taker_fee
         self.maker_fee = maker_fee
+        self.fees_in_quote = fees_in_quote
         self.clock_ms = clock_ms
         self.faults = Faults()
         self.market_open = True  # brokers: outside hours orders are accepted but never fill
@@ -275,7 +279,8 @@ class Engine:
             ):
                 raise EngineReject("duplicate_order", client_id)
             if side == "BUY":
-                need = _q(qty * price, m.quote_precision, ROUND_UP)
+                fee_margin = max(self.taker_fee, self.maker_fee) if self.fees_in_quote else Decimal(0)
+                need = _q(qty * price * (1 + fee_margin), m.quote_precision, ROUND_UP)
                 asset = m.quote
             else:
                 need = qty
@@ -394,7 +399,14 @@ class Engine:
         m = self.markets[order.symbol]
         rate = self.maker_fee if is_maker else self.taker_fee
         quote_qty = _q(qty * price, m.quote_precision, ROUND_HALF_EVEN)
-        if order.side == "BUY":
+        if order.side == "BUY" and self.fees_in_quote:
+            # Pay quote and the commission (in quote) from this order's reservation.
+            commission = _q(quote_qty * rate, m.quote_precision, ROUND_HALF_EVEN)
+            commission_asset = m.quote
+            order.locked -= quote_qty + commission
+            self.locked[m.quote] -= quote_qty + commission
+            self.free[m.base] += qty
+        elif order.side == "BUY":
             # Pay quote from this order's reservation; receive base less the commission (in base).
             commission = _q(qty * rate, m.base_precision, ROUND_HALF_EVEN)
             commission_asset = m.base

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import socket
 import threading
 from dataclasses import dataclass, field
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Protocol
 from urllib.parse import parse_qsl, urlsplit
@@ -63,7 +65,21 @@ class Response:
             return self.body, "application/octet-stream"
         if isinstance(self.body, str):
             return self.body.encode(), "text/plain"
-        return json.dumps(self.body).encode(), "application/json"
+        return dumps(self.body).encode(), "application/json"
+
+
+_DECIMAL_MARK = re.compile(r'"\\u0000D([-0-9.Ee+]+)"')
+
+
+def dumps(body: Any) -> str:
+    """JSON where `Decimal` values become JSON numbers written exactly (no float on the way)."""
+
+    def mark(value: Any) -> str:
+        if isinstance(value, Decimal):
+            return "\u0000D" + format(value, "f")
+        raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+    return _DECIMAL_MARK.sub(r"\1", json.dumps(body, default=mark))
 
 
 class HttpError(Exception):
