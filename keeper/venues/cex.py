@@ -303,7 +303,7 @@ class CcxtVenue:
             return None  # the answer does not show the order closed; the caller looks it up
         return status
 
-    async def fills(self, symbol: str, venue_order_id: str) -> list[Fill]:
+    async def fills(self, symbol: str, venue_order_id: str, client_id: str = "") -> list[Fill]:
         """Every execution of one order, with its fee (the source of fees for the journal)."""
         self._require_credentials("reading fills")
         await self.load()

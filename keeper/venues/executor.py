@@ -81,7 +81,7 @@ class OrderVenue(Protocol):
 
     async def cancel(self, symbol: str, client_id: str, venue_order_id: str | None) -> OrderStatus | None: ...
 
-    async def fills(self, symbol: str, venue_order_id: str) -> list[Fill]: ...
+    async def fills(self, symbol: str, venue_order_id: str, client_id: str) -> list[Fill]: ...
 
 
 OffHours = Literal["wait_for_open", "day_limit"]
@@ -380,7 +380,7 @@ class LegExecutor:
             if rec.state.terminal and rec.filled > 0 and not rec.fees_final and rec.venue_order_id:
                 fills = await self._retry(
                     f"fills of {rec.client_id}",
-                    lambda r=rec: self.venue.fills(leg.spec.symbol, r.venue_order_id or ""),
+                    lambda r=rec: self.venue.fills(leg.spec.symbol, r.venue_order_id or "", r.client_id),
                 )
                 fees: dict[str, Decimal] = {}
                 for f in fills:

@@ -198,7 +198,7 @@ class AlpacaVenue:
         await self._trading.request("DELETE", f"/v2/orders/{venue_order_id}", op=Op.CANCEL, what=f"cancel {client_id}")
         return None  # 204: accepted; the final state (with any last fills) is read back by lookup
 
-    async def fills(self, symbol: str, venue_order_id: str) -> list[Fill]:
+    async def fills(self, symbol: str, venue_order_id: str, client_id: str = "") -> list[Fill]:
         rows = await self._trading.request(
             "GET", "/v2/account/activities/FILL", op=Op.READ, what=f"fills of {venue_order_id}", params={"order_id": venue_order_id}
         )
