@@ -626,7 +626,11 @@ class DryRunExecutor:
         self.sleep = sleep
         self.recorded: list[PreviewOrder] = []
 
-    async def preview(self, legs: list[LegSpec]) -> list[PreviewOrder]:
+    async def preview(
+        self, legs: list[LegSpec], reference_prices: dict[tuple[str, str], Decimal] | None = None
+    ) -> list[PreviewOrder]:
+        """The orders each leg would send. Venues whose quotes need credentials (Alpaca) are
+        priced from `reference_prices[(venue, symbol)]` (the last snapshot) instead of a call."""
         out: list[PreviewOrder] = []
         for venue_name, specs in safe_order(legs).items():
             venue = self.venues.get(venue_name)
@@ -634,7 +638,16 @@ class DryRunExecutor:
                 raise ConfigError(f"plan names venue {venue_name!r} with no adapter configured")
             for spec in specs:
                 rules = await with_retries(lambda: venue.rules(spec.symbol), self.config.retry, what=f"{venue_name}: rules", sleep=self.sleep)
-                book = await with_retries(lambda: venue.book(spec.symbol), self.config.retry, what=f"{venue_name}: book", sleep=self.sleep)
+                source = None
+                try:
+                    book = await with_retries(lambda: venue.book(spec.symbol), self.config.retry, what=f"{venue_name}: book", sleep=self.sleep)
+                except NotAvailable:
+                    reference = (reference_prices or {}).get((venue_name, spec.symbol))
+                    if reference is None:
+                        out.append(PreviewOrder(venue_name, spec.leg_index, 0, "-", spec.symbol, spec.side, spec.amount, ZERO, ZERO, "no price without credentials; give a reference price"))
+                        continue
+                    book = Book(venue_name, spec.symbol, ((reference, ZERO),), ((reference, ZERO),))
+                    source = f"priced from the snapshot ({reference}); no venue call"
                 price = sizing.limit_price(book, spec.side, spec.max_slippage_bps, rules.tick)
                 if price is None:
                     out.append(PreviewOrder(venue_name, spec.leg_index, 0, "-", spec.symbol, spec.side, spec.amount, ZERO, ZERO, "empty book"))
@@ -644,7 +657,7 @@ class DryRunExecutor:
                     why = sizing.tradable(sizing.round_down(spec.amount, rules.step), price, rules)
                     out.append(PreviewOrder(venue_name, spec.leg_index, 0, "-", spec.symbol, spec.side, spec.amount, price, spec.amount * price, f"not tradable: {why}"))
                     continue
-                note = None
+                note = source
                 if sizing.worse_than(price, spec.worst_price, spec.side):
                     note = f"price {price} is past the worst price {spec.worst_price}: would not be sent"
                 for i, amount in enumerate(slices):

@@ -47,3 +47,36 @@ def binance(binance_server):
         return CcxtVenue("binance", base_url=binance_server.url, **options)
 
     return make
+
+
+ALPACA_KEY = "PKTESTKEYID0123456789"
+ALPACA_SECRET = "alpacaSecretKey0123456789abcdefghijklmnopq"
+
+
+@pytest.fixture(scope="module")
+def alpaca_server():
+    from keeper.devnet.exchanges import equity_engine
+    from keeper.devnet.exchanges.alpaca import start_alpaca
+
+    server = start_alpaca(equity_engine(), ALPACA_KEY, ALPACA_SECRET)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def ibkr_server():
+    from keeper.devnet.exchanges import equity_engine
+    from keeper.devnet.exchanges.ibkr import start_ibkr
+
+    server = start_ibkr(equity_engine(commission_rate="0.0005"))
+    yield server
+    server.stop()
+
+
+def open_hours():
+    """XNYS hours pinned to a Monday 10:00 New York time."""
+    from datetime import datetime, timezone
+
+    from keeper.venues.hours import MarketHours
+
+    return MarketHours("XNYS", now=lambda: datetime(2026, 11, 23, 15, 0, tzinfo=timezone.utc))

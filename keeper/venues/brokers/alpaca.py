@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from keeper import secrets
-from keeper.errors import ConfigError, ExecutionReverted, KeeperError, ReconcileError
+from keeper.errors import ConfigError, ExecutionReverted, KeeperError, NotAvailable, ReconcileError
 from keeper.venues.brokers.http import BrokerHttp, HttpStatus
 from keeper.venues.ccxt_errors import Op
 from keeper.venues.hours import MarketHours
@@ -81,8 +81,8 @@ class AlpacaVenue:
     def __init__(
         self,
         *,
-        key_id: str,
-        secret_key: str,
+        key_id: str | None,
+        secret_key: str | None,
         name: str = "alpaca",
         base_url: str = PAPER_URL,
         data_url: str = DATA_URL,
@@ -95,7 +95,10 @@ class AlpacaVenue:
         self.name = name
         self.hours = hours or MarketHours("XNYS")
         self.fractional = fractional
-        headers = {"APCA-API-KEY-ID": key_id, "APCA-API-SECRET-KEY": secret_key}
+        # Every Alpaca endpoint, quotes included, needs the keys: without them the venue is
+        # read-only in the strict sense (dry run): it refuses every call before sending it.
+        self.read_only = not (key_id and secret_key)
+        headers = {} if self.read_only else {"APCA-API-KEY-ID": str(key_id), "APCA-API-SECRET-KEY": str(secret_key)}
         self._trading = BrokerHttp(name, base_url, headers=headers, timeout_s=timeout_s, classify=_classify)
         self._data = BrokerHttp(name, data_url, headers=headers, timeout_s=timeout_s, classify=_classify)
 
@@ -106,6 +109,10 @@ class AlpacaVenue:
         secret_key = secrets.from_env(secret_var, purpose=purpose)
         assert key_id is not None and secret_key is not None  # from_env raises when missing
         return cls(key_id=key_id, secret_key=secret_key, **kwargs)
+
+    def _require_keys(self) -> None:
+        if self.read_only:
+            raise NotAvailable(f"{self.name}: every Alpaca call needs the API keys; this venue is read-only (dry run)")
 
     async def close(self) -> None:
         await self._trading.close()
@@ -131,6 +138,7 @@ class AlpacaVenue:
         return self.hours.is_open()
 
     async def book(self, symbol: str, depth: int = 1) -> Book:
+        self._require_keys()
         body = await self._data.request("GET", f"/v2/stocks/{symbol}/quotes/latest", op=Op.READ, what=f"quote {symbol}")
         q = body.get("quote") or {}
         bids = ((Decimal(q["bp"]), Decimal(q.get("bs", 0))),) if q.get("bp") else ()
@@ -138,6 +146,7 @@ class AlpacaVenue:
         return Book(self.name, symbol, bids, asks)
 
     async def balances(self) -> list[Balance]:
+        self._require_keys()
         account = await self._trading.request("GET", "/v2/account", op=Op.READ, what="account")
         positions = await self._trading.request("GET", "/v2/positions", op=Op.READ, what="positions")
         cash = Decimal(account["cash"])
@@ -151,6 +160,7 @@ class AlpacaVenue:
         return out
 
     async def positions(self) -> list[Position]:
+        self._require_keys()
         positions = await self._trading.request("GET", "/v2/positions", op=Op.READ, what="positions")
         account = await self._trading.request("GET", "/v2/account", op=Op.READ, what="account")
         out = [Position(self.name, "USD", Decimal(account["cash"]), Decimal(1), "USD")]
@@ -161,6 +171,7 @@ class AlpacaVenue:
     # -- orders --------------------------------------------------------------------------------
 
     async def place(self, req: OrderRequest) -> OrderStatus:
+        self._require_keys()
         body = {
             "symbol": req.symbol,
             "qty": format(req.amount, "f"),
@@ -176,6 +187,7 @@ class AlpacaVenue:
         return self._status(raw)
 
     async def lookup(self, symbol: str, client_id: str) -> OrderStatus | None:
+        self._require_keys()
         try:
             raw = await self._trading.request(
                 "GET",
@@ -190,6 +202,7 @@ class AlpacaVenue:
         return self._status(raw)
 
     async def cancel(self, symbol: str, client_id: str, venue_order_id: str | None) -> OrderStatus | None:
+        self._require_keys()
         if venue_order_id is None:
             found = await self.lookup(symbol, client_id)
             if found is None:
@@ -199,6 +212,7 @@ class AlpacaVenue:
         return None  # 204: accepted; the final state (with any last fills) is read back by lookup
 
     async def fills(self, symbol: str, venue_order_id: str, client_id: str = "") -> list[Fill]:
+        self._require_keys()
         rows = await self._trading.request(
             "GET", "/v2/account/activities/FILL", op=Op.READ, what=f"fills of {venue_order_id}", params={"order_id": venue_order_id}
         )
