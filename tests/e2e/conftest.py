@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Callable
 
 import pytest
 
@@ -50,11 +51,16 @@ def fast_config(**overrides) -> ExecutionConfig:
     return ExecutionConfig(**values)
 
 
+def _market(engine: Engine, symbol: str):
+    """The engine market of a leg symbol ("BTC/USDT" on exchanges, "SPY" at brokers)."""
+    return engine.markets.get(symbol) or engine.markets[f"{symbol}/USD"]
+
+
 def journal_deltas(legs: list[LegState], engine: Engine) -> dict[str, Decimal]:
     """What the journal says each asset changed by: fills, costs and fees of every order."""
     out: dict[str, Decimal] = {}
     for leg in legs:
-        market = engine.markets[leg.spec.symbol]
+        market = _market(engine, leg.spec.symbol)
         sign = 1 if leg.spec.side == "buy" else -1
         for o in leg.orders:
             out[market.base] = out.get(market.base, Decimal(0)) + sign * o.filled
@@ -64,16 +70,60 @@ def journal_deltas(legs: list[LegState], engine: Engine) -> dict[str, Decimal]:
     return out
 
 
-def assert_journal_matches_venue(legs: list[LegState], engine: Engine, initial: dict[str, Decimal]) -> None:
-    """Every venue order is journaled with the venue's numbers, and balances add up exactly."""
+def assert_journal_matches_venue(
+    legs: list[LegState], engine: Engine, initial: dict[str, Decimal], venue_id: Callable[[int], str] = str
+) -> None:
+    """Every venue order is journaled with the venue's numbers, and balances add up exactly.
+
+    `venue_id` maps the engine's order number to the id the venue shows (Alpaca: a UUID)."""
     journaled = {o.client_id: o for leg in legs for o in leg.orders}
     for order in engine.orders.values():
         assert order.client_id in journaled, f"venue order {order.client_id} is not in the journal"
         rec = journaled[order.client_id]
         assert (rec.filled, rec.cost) == (order.executed, order.cum_quote), order.client_id
-        assert rec.venue_order_id == str(order.order_id)
+        assert rec.venue_order_id == venue_id(order.order_id)
     deltas = journal_deltas(legs, engine)
     totals = engine.totals()
     for asset in set(initial) | set(deltas) | set(totals):
         expected = initial.get(asset, Decimal(0)) + deltas.get(asset, Decimal(0))
         assert totals.get(asset, Decimal(0)) == expected, f"{asset}: venue {totals.get(asset)} != journal {expected}"
+
+
+ALPACA_KEY = "PKE2EKEYID9876543210"
+ALPACA_SECRET = "e2eAlpacaSecretKey9876543210zyxwvutsrqponm"
+
+
+@pytest.fixture(scope="module")
+def alpaca_server():
+    from keeper.devnet.exchanges import equity_engine
+    from keeper.devnet.exchanges.alpaca import start_alpaca
+
+    server = start_alpaca(equity_engine(), ALPACA_KEY, ALPACA_SECRET)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def ibkr_server():
+    from keeper.devnet.exchanges import equity_engine
+    from keeper.devnet.exchanges.ibkr import start_ibkr
+
+    server = start_ibkr(equity_engine(commission_rate="0.0005"))
+    yield server
+    server.stop()
+
+
+class Hours:
+    """Market hours with a movable clock: tests open and close the session."""
+
+    def __init__(self, moment):
+        from keeper.venues.hours import MarketHours
+
+        self.moment = moment
+        self.calendar = MarketHours("XNYS", now=lambda: self.moment)
+
+    def is_open(self, at=None):
+        return self.calendar.is_open(at)
+
+    def next_open(self, at=None):
+        return self.calendar.next_open(at)

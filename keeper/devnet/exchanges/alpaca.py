@@ -51,7 +51,7 @@ def _iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _order_uuid(order_id: int) -> str:
+def order_uuid(order_id: int) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"alpaca-order-{order_id}"))
 
 
@@ -120,7 +120,7 @@ class AlpacaFront:
 
     def _find(self, order_id: str) -> Order:
         for o in self.engine.orders.values():
-            if _order_uuid(o.order_id) == order_id:
+            if order_uuid(o.order_id) == order_id:
                 return o
         raise EngineReject("order_not_found", order_id)
 
@@ -131,7 +131,7 @@ class AlpacaFront:
         if status == "new" and self.engine.market_open is False:
             status = "accepted"
         return {
-            "id": _order_uuid(o.order_id),
+            "id": order_uuid(o.order_id),
             "client_order_id": o.client_id,
             "created_at": _iso(o.created_ms),
             "updated_at": _iso(o.updated_ms),
@@ -301,7 +301,7 @@ class AlpacaFront:
     def _fills(self, order_id: str | None) -> Response:
         out = []
         for o in self.engine.orders.values():
-            uid = _order_uuid(o.order_id)
+            uid = order_uuid(o.order_id)
             if order_id is not None and uid != order_id:
                 continue
             cum = Decimal(0)

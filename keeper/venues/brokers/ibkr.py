@@ -25,7 +25,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
-from keeper.errors import ConfigError, ExecutionReverted, KeeperError, ReconcileError
+from keeper.errors import ConfigError, ExecutionReverted, KeeperError, NotAvailable, ReconcileError
 from keeper.venues.brokers.http import BrokerHttp
 from keeper.venues.ccxt_errors import Op
 from keeper.venues.hours import MarketHours
@@ -81,7 +81,10 @@ class IbkrVenue:
         timeout_s: float = 10.0,
         snapshot_attempts: int = 3,
         sleep: Any = asyncio.sleep,
+        read_only: bool = False,
     ):
+        """`read_only` (dry run): every call would ride the gateway's logged-in session, so a
+        read-only venue makes none; it raises `NotAvailable` before any request leaves."""
         host = urlsplit(base_url).hostname or ""
         if verify_tls is None:
             verify_tls = host not in ("localhost", "127.0.0.1")
@@ -96,6 +99,7 @@ class IbkrVenue:
         self._snapshot_attempts = snapshot_attempts
         self._sleep = sleep
         self._ready = False
+        self.read_only = read_only
         self._http = BrokerHttp(name, base_url, headers={"User-Agent": "keeper"}, timeout_s=timeout_s, verify=verify_tls, classify=_classify)
 
     async def close(self) -> None:
@@ -111,6 +115,8 @@ class IbkrVenue:
 
     async def session(self) -> str:
         """Make sure the gateway has a brokerage session and an account; return the account id."""
+        if self.read_only:
+            raise NotAvailable(f"{self.name}: read-only (dry run): no call through the gateway's session")
         if self._ready and self.account_id:
             return self.account_id
         status = await self._http.request("GET", "/iserver/auth/status", op=Op.READ, what="session status")
@@ -147,7 +153,8 @@ class IbkrVenue:
     # -- reading -------------------------------------------------------------------------------
 
     async def rules(self, symbol: str) -> MarketRules:
-        await self.conid(symbol)
+        if not self.read_only:
+            await self.conid(symbol)  # an unknown symbol fails here, before any order
         return MarketRules(symbol, symbol, "USD", tick=Decimal("0.01"), step=Decimal(1), min_amount=Decimal(1))
 
     async def taker_fee(self, symbol: str) -> Decimal:
@@ -157,6 +164,7 @@ class IbkrVenue:
         return self.hours.is_open()
 
     async def book(self, symbol: str, depth: int = 1) -> Book:
+        await self.session()
         conid = await self.conid(symbol)
         for attempt in range(self._snapshot_attempts):
             rows = await self._http.request(
