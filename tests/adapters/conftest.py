@@ -80,3 +80,17 @@ def open_hours():
     from keeper.venues.hours import MarketHours
 
     return MarketHours("XNYS", now=lambda: datetime(2026, 11, 23, 15, 0, tzinfo=timezone.utc))
+
+
+OKX_KEY = "okx-key-1b2c3d4e-5f60-7182-93a4-b5c6d7e8f901"
+OKX_SECRET = "OKXSECRET0123456789ABCDEF0123456789"
+OKX_PASSPHRASE = "keeper-passphrase-01"
+
+
+@pytest.fixture(scope="module")
+def okx_server():
+    from keeper.devnet.exchanges.okx import start_okx
+
+    server = start_okx(crypto_engine(), {OKX_KEY: (OKX_SECRET, OKX_PASSPHRASE)})
+    yield server
+    server.stop()
