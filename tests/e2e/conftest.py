@@ -127,3 +127,36 @@ class Hours:
 
     def next_open(self, at=None):
         return self.calendar.next_open(at)
+
+
+OKX_KEY = "okx-e2e-key-0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+OKX_SECRET = "OKXE2ESECRET9876543210FEDCBA9876543210"
+OKX_PASSPHRASE = "e2e-passphrase-okx"
+
+
+@pytest.fixture(scope="module")
+def okx_server():
+    from keeper.devnet.exchanges.okx import start_okx
+
+    server = start_okx(crypto_engine(), {OKX_KEY: (OKX_SECRET, OKX_PASSPHRASE)})
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["binance", "okx"])
+def exchange(request):
+    """(kind, server, venue factory) for each ccxt exchange we serve locally."""
+    kind = request.param
+    server = request.getfixturevalue(f"{kind}_server")
+    server.reset()
+    credentials = (
+        {"api_key": API_KEY, "secret": SECRET}
+        if kind == "binance"
+        else {"api_key": OKX_KEY, "secret": OKX_SECRET, "password": OKX_PASSPHRASE}
+    )
+
+    def make(**kwargs) -> CcxtVenue:
+        options = {**credentials, "timeout_ms": 3_000, **kwargs}
+        return CcxtVenue(kind, base_url=server.url, **options)
+
+    return kind, server, make
