@@ -16,22 +16,23 @@ It imports only ccxt's error module; nothing here talks to a venue.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from ccxt.base import errors as cx
 
-from keeper.errors import ConfigError, ExecutionReverted, KeeperError, ReconcileError, TemporaryError
+from keeper.errors import (
+    ConfigError,
+    ExecutionReverted,
+    KeeperError,
+    ReconcileError,
+    TemporaryError,
+)
 from keeper.secrets import redact
 from keeper.venues.retry import RateLimited
+from keeper.venues.types import Op
 
 
-class Op(str, Enum):
-    READ = "read"
-    PLACE = "place"
-    CANCEL = "cancel"
-
-
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     CONFIG = "config"  # a human must fix keys, permissions, symbols or the call itself
     REFUSED = "refused"  # the venue looked at the order and said no
     NOT_FOUND = "not_found"  # no such order (lookups: absent; cancels: no longer open)
@@ -115,7 +116,9 @@ def translate(
     kind = type(error).__name__
     line = f"{venue}: {what}: {kind}: {summary(error)}"
     if outcome is Outcome.CONFIG:
-        return ConfigError(f"{line} (check the API key, its permissions and the symbol in keeper.yaml)")
+        return ConfigError(
+            f"{line} (check the API key, its permissions and the symbol in keeper.yaml)"
+        )
     if outcome is Outcome.RETRY:
         if isinstance(error, (cx.DDoSProtection, cx.RateLimitExceeded)):
             return RateLimited(line, retry_after_s=retry_after_s)

@@ -15,8 +15,9 @@ It must not decide anything about a plan; that is `executor.py`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import ccxt.async_support as ccxt_async
@@ -47,7 +48,12 @@ SUPPORTED = ("binance", "coinbase", "kraken", "bybit", "okx")
 # Options that keep ccxt's market loading to what a spot rebalancer needs (and that make Binance
 # work against a local server: no margin or currency endpoints).
 _DEFAULT_OPTIONS: dict[str, dict[str, Any]] = {
-    "binance": {"fetchMarkets": {"types": ["spot"]}, "fetchMargins": False, "fetchCurrencies": False, "defaultType": "spot"},
+    "binance": {
+        "fetchMarkets": {"types": ["spot"]},
+        "fetchMargins": False,
+        "fetchCurrencies": False,
+        "defaultType": "spot",
+    },
     "okx": {"fetchMarkets": {"types": ["spot"]}, "defaultType": "spot"},
     "bybit": {"fetchMarkets": {"types": ["spot"]}, "defaultType": "spot"},
     "kraken": {},
@@ -97,7 +103,9 @@ class CcxtVenue:
         options: dict[str, Any] | None = None,
     ):
         if exchange_id not in SUPPORTED:
-            raise ConfigError(f"venue {exchange_id!r}: not a supported exchange; use one of {', '.join(SUPPORTED)}")
+            raise ConfigError(
+                f"venue {exchange_id!r}: not a supported exchange; use one of {', '.join(SUPPORTED)}"
+            )
         self.exchange_id = exchange_id
         self.name = name or exchange_id
         for value in (api_key, secret, password):
@@ -135,7 +143,9 @@ class CcxtVenue:
         api_key = secrets.from_env(key_var, purpose=purpose)
         secret = secrets.from_env(secret_var, purpose=purpose)
         password = secrets.from_env(password_var, purpose=purpose) if password_var else None
-        return cls(exchange_id, name=name, api_key=api_key, secret=secret, password=password, **kwargs)
+        return cls(
+            exchange_id, name=name, api_key=api_key, secret=secret, password=password, **kwargs
+        )
 
     async def close(self) -> None:
         await self.exchange.close()
@@ -150,13 +160,17 @@ class CcxtVenue:
 
     def _require_credentials(self, what: str) -> None:
         if self.read_only:
-            raise NotAvailable(f"{self.name}: {what} needs API credentials; this venue is read-only (dry run)")
+            raise NotAvailable(
+                f"{self.name}: {what} needs API credentials; this venue is read-only (dry run)"
+            )
 
     async def _call(self, op: Op, what: str, call: Callable[[], Awaitable[T]]) -> T:
         try:
             return await call()
         except cx.BaseError as e:
-            raise translate(e, venue=self.name, op=op, what=what, retry_after_s=self._retry_after()) from e
+            raise translate(
+                e, venue=self.name, op=op, what=what, retry_after_s=self._retry_after()
+            ) from e
         except (OSError, TimeoutError) as e:  # transport errors ccxt did not wrap
             raise translate(e, venue=self.name, op=op, what=what) from e
 
@@ -181,7 +195,9 @@ class CcxtVenue:
             return self.exchange.market(symbol)
         except cx.BadSymbol:
             known = sorted(self.exchange.symbols or [])[:8]
-            raise ConfigError(f"{self.name}: no market {symbol!r}; known markets include {', '.join(known)}") from None
+            raise ConfigError(
+                f"{self.name}: no market {symbol!r}; known markets include {', '.join(known)}"
+            ) from None
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -210,7 +226,9 @@ class CcxtVenue:
 
     async def book(self, symbol: str, depth: int = 20) -> Book:
         await self.load()
-        raw = await self._call(Op.READ, f"order book {symbol}", lambda: self.exchange.fetch_order_book(symbol, depth))
+        raw = await self._call(
+            Op.READ, f"order book {symbol}", lambda: self.exchange.fetch_order_book(symbol, depth)
+        )
         return Book(
             venue=self.name,
             symbol=symbol,
@@ -220,7 +238,9 @@ class CcxtVenue:
 
     async def last_price(self, symbol: str) -> Decimal | None:
         await self.load()
-        t = await self._call(Op.READ, f"ticker {symbol}", lambda: self.exchange.fetch_ticker(symbol))
+        t = await self._call(
+            Op.READ, f"ticker {symbol}", lambda: self.exchange.fetch_ticker(symbol)
+        )
         return dec(t.get("last")) or dec(t.get("close"))
 
     async def balances(self) -> list[Balance]:
@@ -272,7 +292,9 @@ class CcxtVenue:
                 {"clientOrderId": req.client_id, "timeInForce": req.time_in_force.upper()},
             ),
         )
-        return self._status(raw, req.client_id, fallback_amount=req.amount, fallback_price=req.limit_price)
+        return self._status(
+            raw, req.client_id, fallback_amount=req.amount, fallback_price=req.limit_price
+        )
 
     async def lookup(self, symbol: str, client_id: str) -> OrderStatus | None:
         """The venue's view of the order with `client_id`, or None if the venue has no such order."""
@@ -283,12 +305,20 @@ class CcxtVenue:
         except (cx.OrderNotFound, cx.OrderNotCached):
             return None
         except cx.BaseError as e:
-            raise translate(e, venue=self.name, op=Op.READ, what=f"look up {client_id}", retry_after_s=self._retry_after()) from e
+            raise translate(
+                e,
+                venue=self.name,
+                op=Op.READ,
+                what=f"look up {client_id}",
+                retry_after_s=self._retry_after(),
+            ) from e
         except (OSError, TimeoutError) as e:
             raise translate(e, venue=self.name, op=Op.READ, what=f"look up {client_id}") from e
         return self._status(raw, client_id)
 
-    async def cancel(self, symbol: str, client_id: str, venue_order_id: str | None) -> OrderStatus | None:
+    async def cancel(
+        self, symbol: str, client_id: str, venue_order_id: str | None
+    ) -> OrderStatus | None:
         """Cancel the order; its state after the cancel when the venue says it (else None: look up)."""
         self._require_credentials("cancelling orders")
         await self.load()
@@ -324,7 +354,9 @@ class CcxtVenue:
                     amount=amount,
                     price=price,
                     cost=cost if cost is not None else amount * price,
-                    fee=Fee(fee["currency"], _dec0(fee.get("cost"))) if fee and fee.get("currency") else None,
+                    fee=Fee(fee["currency"], _dec0(fee.get("cost")))
+                    if fee and fee.get("currency")
+                    else None,
                 )
             )
         return out
@@ -339,7 +371,11 @@ class CcxtVenue:
     ) -> OrderStatus:
         info = raw.get("info") if isinstance(raw.get("info"), dict) else {}
         # A cancel answer carries the cancel request's own id; the order's is origClientOrderId.
-        answered_for = {raw.get("clientOrderId"), info.get("origClientOrderId"), info.get("clOrdId")}
+        answered_for = {
+            raw.get("clientOrderId"),
+            info.get("origClientOrderId"),
+            info.get("clOrdId"),
+        }
         if raw.get("clientOrderId") is not None and client_id not in answered_for:
             raise ExecutionReverted(
                 f"{self.name}: the venue answered for client id {raw.get('clientOrderId')!r}, not {client_id!r}",

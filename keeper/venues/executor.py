@@ -24,9 +24,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Awaitable, Callable, Literal, Protocol, TypeVar
+from typing import Literal, Protocol, TypeVar
 
 from keeper.errors import (
     ConfigError,
@@ -79,7 +80,9 @@ class OrderVenue(Protocol):
 
     async def lookup(self, symbol: str, client_id: str) -> OrderStatus | None: ...
 
-    async def cancel(self, symbol: str, client_id: str, venue_order_id: str | None) -> OrderStatus | None: ...
+    async def cancel(
+        self, symbol: str, client_id: str, venue_order_id: str | None
+    ) -> OrderStatus | None: ...
 
     async def fills(self, symbol: str, venue_order_id: str, client_id: str) -> list[Fill]: ...
 
@@ -163,15 +166,20 @@ class LegExecutor:
             if rec.state == OrderState.SENT:
                 status = await self._lookup_until_known(leg, rec)
                 if status is None:
-                    leg.notes.append(f"{rec.client_id}: not found at the venue; run resends it with the same id")
+                    leg.notes.append(
+                        f"{rec.client_id}: not found at the venue; run resends it with the same id"
+                    )
                 else:
                     self._apply(rec, status)
             elif rec.state in (OrderState.ACKNOWLEDGED, OrderState.PARTLY_FILLED):
                 status = await self._retry(
-                    f"look up {rec.client_id}", lambda r=rec: self.venue.lookup(leg.spec.symbol, r.client_id)
+                    f"look up {rec.client_id}",
+                    lambda r=rec: self.venue.lookup(leg.spec.symbol, r.client_id),
                 )
                 if status is None:
-                    raise ReconcileError(f"{self.venue.name}: order {rec.client_id} vanished from the venue")
+                    raise ReconcileError(
+                        f"{self.venue.name}: order {rec.client_id} vanished from the venue"
+                    )
                 self._apply(rec, status)
             self._save(leg)
         await self._settle_fees(leg)
@@ -211,7 +219,9 @@ class LegExecutor:
             if price is None:
                 side = "asks" if spec.side == "buy" else "bids"
                 raise _StopLeg(f"{self.venue.name}: no {side} on {spec.symbol}")
-            leg.slices = sizing.slice_amounts(spec.amount, price, self.config.max_order_notional, rules)
+            leg.slices = sizing.slice_amounts(
+                spec.amount, price, self.config.max_order_notional, rules
+            )
             if not leg.slices:
                 why = sizing.tradable(sizing.round_down(spec.amount, rules.step), price, rules)
                 raise _StopLeg(f"{self.venue.name}: leg too small to trade: {why}")
@@ -223,13 +233,17 @@ class LegExecutor:
             leg.reason = f"{self.venue.name}: market closed; day limit orders rest until the open"
         self._finish(leg)
 
-    async def _work_slice(self, leg: LegState, rules: MarketRules, index: int, amount: Decimal, *, follow: bool) -> None:
+    async def _work_slice(
+        self, leg: LegState, rules: MarketRules, index: int, amount: Decimal, *, follow: bool
+    ) -> None:
         spec = leg.spec
         while True:
             orders = leg.orders_for_slice(index)
             if any(not o.state.terminal for o in orders):
                 return  # a day order resting off-hours; a later run follows it
-            remaining = sizing.round_down(amount - sum((o.filled for o in orders), ZERO), rules.step)
+            remaining = sizing.round_down(
+                amount - sum((o.filled for o in orders), ZERO), rules.step
+            )
             if remaining <= 0:
                 return
             attempt = len(orders)
@@ -239,9 +253,13 @@ class LegExecutor:
             book = await self._retry(f"book {spec.symbol}", lambda: self.venue.book(spec.symbol))
             price = sizing.limit_price(book, spec.side, spec.max_slippage_bps, rules.tick)
             if price is None:
-                raise _StopLeg(f"{self.venue.name}: the {spec.symbol} book is empty on the side we need")
+                raise _StopLeg(
+                    f"{self.venue.name}: the {spec.symbol} book is empty on the side we need"
+                )
             if sizing.worse_than(price, spec.worst_price, spec.side):
-                raise _StopLeg(f"{self.venue.name}: {spec.symbol} moved past the worst price {spec.worst_price} (now {price})")
+                raise _StopLeg(
+                    f"{self.venue.name}: {spec.symbol} moved past the worst price {spec.worst_price} (now {price})"
+                )
             why = sizing.tradable(remaining, price, rules)
             if why is not None:
                 leg.notes.append(f"slice {index}: stopped, {why}")
@@ -281,7 +299,9 @@ class LegExecutor:
             amount=rec.amount,
             limit_price=rec.limit_price,
             client_id=rec.client_id,
-            time_in_force="day" if self.config.time_in_force == "day" else self.config.time_in_force,
+            time_in_force="day"
+            if self.config.time_in_force == "day"
+            else self.config.time_in_force,
         )
         attempt = 0
         while True:
@@ -294,11 +314,18 @@ class LegExecutor:
             try:
                 status = await self.venue.place(req)
             except ReconcileError as e:
-                log.warning("%s: placing %s: outcome unknown (%s); looking it up", self.venue.name, rec.client_id, e.one_line())
+                log.warning(
+                    "%s: placing %s: outcome unknown (%s); looking it up",
+                    self.venue.name,
+                    rec.client_id,
+                    e.one_line(),
+                )
                 status = await self._lookup_until_known(leg, rec)
                 if status is None:
                     if attempt >= self.config.retry.max_attempts:
-                        raise ReconcileError(f"{self.venue.name}: {rec.client_id} not found after {attempt} sends") from e
+                        raise ReconcileError(
+                            f"{self.venue.name}: {rec.client_id} not found after {attempt} sends"
+                        ) from e
                     continue  # proven absent: send again, same client id
             except TemporaryError as e:  # refused before execution (429, 418, clock, maintenance)
                 if attempt >= self.config.retry.max_attempts:
@@ -312,7 +339,14 @@ class LegExecutor:
                     rec.reason = f"not placed: {e.one_line()}"
                     self._save(leg)
                     raise
-                log.warning("%s: placing %s: %s; retry %d in %.2fs", self.venue.name, rec.client_id, e.one_line(), attempt, wait)
+                log.warning(
+                    "%s: placing %s: %s; retry %d in %.2fs",
+                    self.venue.name,
+                    rec.client_id,
+                    e.one_line(),
+                    attempt,
+                    wait,
+                )
                 await self.sleep(wait)
                 continue
             except (ExecutionReverted, ConfigError, NotAvailable) as e:
@@ -329,7 +363,10 @@ class LegExecutor:
     async def _lookup_until_known(self, leg: LegState, rec: OrderRecord) -> OrderStatus | None:
         """The order with `rec`'s client id, or None after `reconcile_lookups` misses in a row."""
         for miss in range(self.config.reconcile_lookups):
-            status = await self._retry(f"look up {rec.client_id}", lambda: self.venue.lookup(leg.spec.symbol, rec.client_id))
+            status = await self._retry(
+                f"look up {rec.client_id}",
+                lambda: self.venue.lookup(leg.spec.symbol, rec.client_id),
+            )
             if status is not None:
                 return status
             if miss + 1 < self.config.reconcile_lookups:
@@ -345,9 +382,13 @@ class LegExecutor:
                 await self._cancel(leg, rec)
                 break
             await self.sleep(self.config.poll_interval_s)
-            status = await self._retry(f"look up {rec.client_id}", lambda: self.venue.lookup(symbol, rec.client_id))
+            status = await self._retry(
+                f"look up {rec.client_id}", lambda: self.venue.lookup(symbol, rec.client_id)
+            )
             if status is None:
-                raise ReconcileError(f"{self.venue.name}: open order {rec.client_id} is no longer known to the venue")
+                raise ReconcileError(
+                    f"{self.venue.name}: open order {rec.client_id} is no longer known to the venue"
+                )
             self._apply(rec, status)
             leg.state = leg.working_state()
             self._save(leg)
@@ -365,14 +406,20 @@ class LegExecutor:
             except ReconcileError:
                 status = None  # gone already, or the answer was lost: read the truth back
             if status is None or not status.state.terminal:
-                status = await self._retry(f"look up {rec.client_id}", lambda: self.venue.lookup(symbol, rec.client_id))
+                status = await self._retry(
+                    f"look up {rec.client_id}", lambda: self.venue.lookup(symbol, rec.client_id)
+                )
                 if status is None:
-                    raise ReconcileError(f"{self.venue.name}: order {rec.client_id} vanished while cancelling")
+                    raise ReconcileError(
+                        f"{self.venue.name}: order {rec.client_id} vanished while cancelling"
+                    )
             self._apply(rec, status)
             self._save(leg)
             if rec.state.terminal:
                 return
-        raise ReconcileError(f"{self.venue.name}: order {rec.client_id} still open after cancelling")
+        raise ReconcileError(
+            f"{self.venue.name}: order {rec.client_id} still open after cancelling"
+        )
 
     async def _settle_fees(self, leg: LegState) -> None:
         """Read fees (and exact costs) from the fills of every finished order that traded."""
@@ -380,14 +427,18 @@ class LegExecutor:
             if rec.state.terminal and rec.filled > 0 and not rec.fees_final and rec.venue_order_id:
                 fills = await self._retry(
                     f"fills of {rec.client_id}",
-                    lambda r=rec: self.venue.fills(leg.spec.symbol, r.venue_order_id or "", r.client_id),
+                    lambda r=rec: self.venue.fills(
+                        leg.spec.symbol, r.venue_order_id or "", r.client_id
+                    ),
                 )
                 fees: dict[str, Decimal] = {}
                 for f in fills:
                     if f.fee is not None:
                         fees[f.fee.asset] = fees.get(f.fee.asset, ZERO) + f.fee.amount
                 if not fees and rec.fees:
-                    fees = {f.asset: f.amount for f in rec.fees}  # the venue reports fees on the order only
+                    fees = {
+                        f.asset: f.amount for f in rec.fees
+                    }  # the venue reports fees on the order only
                 if fills and sum((f.amount for f in fills), ZERO) == rec.filled:
                     # The fills' exact prices beat amount x average price (brokers round the average).
                     rec.cost = sum((f.cost for f in fills), ZERO)
@@ -403,7 +454,9 @@ class LegExecutor:
         """Take the venue's view of the order (it is the truth), through the allowed transitions."""
         rec.venue_order_id = status.venue_order_id or rec.venue_order_id
         if status.filled < rec.filled:
-            raise ReconcileError(f"{self.venue.name}: {rec.client_id} reports {status.filled} filled, less than {rec.filled} seen before")
+            raise ReconcileError(
+                f"{self.venue.name}: {rec.client_id} reports {status.filled} filled, less than {rec.filled} seen before"
+            )
         rec.filled = status.filled
         rec.cost = status.cost
         if status.fees and not rec.fees_final:
@@ -448,7 +501,9 @@ class LegExecutor:
         self.store.save(leg)
 
     async def _retry(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
-        return await with_retries(call, self.config.retry, what=f"{self.venue.name}: {what}", sleep=self.sleep)
+        return await with_retries(
+            call, self.config.retry, what=f"{self.venue.name}: {what}", sleep=self.sleep
+        )
 
 
 # -- a plan across venues -------------------------------------------------------------------------
@@ -470,7 +525,7 @@ class PlanReport:
 
     def lines(self) -> list[str]:
         out = []
-        for leg in sorted(self.legs, key=lambda l: l.spec.leg_index):
+        for leg in sorted(self.legs, key=lambda leg: leg.spec.leg_index):
             s = leg.spec
             line = f"leg {s.leg_index} {s.venue} {s.side} {s.amount} {s.symbol}: {leg.state.value}, filled {leg.filled}"
             if leg.reason:
@@ -503,15 +558,29 @@ async def scale_buys(
     """
     fresh = [b for b in buys if store.load(b.plan_id, b.leg_index) is None]
     if fresh:
-        balances = await with_retries(venue.balances, config.retry, what=f"{venue.name}: balances", sleep=sleep)
+        balances = await with_retries(
+            venue.balances, config.retry, what=f"{venue.name}: balances", sleep=sleep
+        )
         free = {b.asset: b.free for b in balances}
         needs: dict[str, list[tuple[LegSpec, MarketRules, Decimal]]] = {}
         for spec in fresh:
-            rules = await with_retries(lambda s=spec: venue.rules(s.symbol), config.retry, what=f"{venue.name}: rules", sleep=sleep)
-            book = await with_retries(lambda s=spec: venue.book(s.symbol), config.retry, what=f"{venue.name}: book", sleep=sleep)
+            rules = await with_retries(
+                lambda s=spec: venue.rules(s.symbol),
+                config.retry,
+                what=f"{venue.name}: rules",
+                sleep=sleep,
+            )
+            book = await with_retries(
+                lambda s=spec: venue.book(s.symbol),
+                config.retry,
+                what=f"{venue.name}: book",
+                sleep=sleep,
+            )
             price = sizing.limit_price(book, "buy", spec.max_slippage_bps, rules.tick) or ZERO
             fee = await venue.taker_fee(spec.symbol)
-            needs.setdefault(rules.quote, []).append((spec, rules, sizing.buy_cash_needed(spec.amount, price, fee)))
+            needs.setdefault(rules.quote, []).append(
+                (spec, rules, sizing.buy_cash_needed(spec.amount, price, fee))
+            )
         for quote, items in needs.items():
             needed = sum((n for _, _, n in items), ZERO)
             cash = free.get(quote, ZERO)
@@ -529,7 +598,13 @@ async def scale_buys(
                 if amount > 0:
                     store.save(LegState(spec=spec).scaled(factor, amount, note))
                 else:
-                    store.save(LegState(spec=spec, state=OrderState.CANCELLED, reason=f"no cash for this buy: {note}"))
+                    store.save(
+                        LegState(
+                            spec=spec,
+                            state=OrderState.CANCELLED,
+                            reason=f"no cash for this buy: {note}",
+                        )
+                    )
     out = []
     for b in buys:
         stored = store.load(b.plan_id, b.leg_index)
@@ -551,7 +626,9 @@ async def run_plan(
     """Execute a cross-venue plan safely: per venue sells, then the (cash-scaled) buys."""
     unknown = sorted({s.venue for s in legs} - set(venues))
     if unknown:
-        raise ConfigError(f"plan names venues with no adapter: {', '.join(unknown)}; add them under venues: in keeper.yaml")
+        raise ConfigError(
+            f"plan names venues with no adapter: {', '.join(unknown)}; add them under venues: in keeper.yaml"
+        )
     base = config or ExecutionConfig()
 
     async def on_venue(name: str, specs: list[LegSpec]) -> list[LegState]:
@@ -570,7 +647,10 @@ async def run_plan(
                 for spec in buys:
                     leg = store.load(spec.plan_id, spec.leg_index) or LegState(spec=spec)
                     if not leg.orders:
-                        leg.state, leg.reason = OrderState.FAILED, f"not started: could not read cash: {note}"
+                        leg.state, leg.reason = (
+                            OrderState.FAILED,
+                            f"not started: could not read cash: {note}",
+                        )
                         store.save(leg)
                     results.append(leg)
                 return results
@@ -583,13 +663,21 @@ async def run_plan(
     return PlanReport([leg for group in done for leg in group])
 
 
-async def recover(store: LegStore, venues: dict[str, OrderVenue], config: ExecutionConfig | None = None, *, sleep: Sleep = asyncio.sleep) -> list[LegState]:
+async def recover(
+    store: LegStore,
+    venues: dict[str, OrderVenue],
+    config: ExecutionConfig | None = None,
+    *,
+    sleep: Sleep = asyncio.sleep,
+) -> list[LegState]:
     """After a crash: reconcile every unfinished leg with its venue by client id; place nothing."""
     out = []
     for leg in store.load_unfinished():
         venue = venues.get(leg.spec.venue)
         if venue is None:
-            raise ConfigError(f"journal has an unfinished leg on {leg.spec.venue!r} but no adapter is configured for it")
+            raise ConfigError(
+                f"journal has an unfinished leg on {leg.spec.venue!r} but no adapter is configured for it"
+            )
         out.append(await LegExecutor(venue, store, config, sleep=sleep).reconcile(leg))
     return out
 
@@ -620,7 +708,13 @@ class DryRunExecutor:
     make an authenticated call (they raise `NotAvailable` before any request leaves).
     """
 
-    def __init__(self, venues: dict[str, OrderVenue], config: ExecutionConfig | None = None, *, sleep: Sleep = asyncio.sleep):
+    def __init__(
+        self,
+        venues: dict[str, OrderVenue],
+        config: ExecutionConfig | None = None,
+        *,
+        sleep: Sleep = asyncio.sleep,
+    ):
         self.venues = venues
         self.config = config or ExecutionConfig()
         self.sleep = sleep
@@ -637,25 +731,76 @@ class DryRunExecutor:
             if venue is None:
                 raise ConfigError(f"plan names venue {venue_name!r} with no adapter configured")
             for spec in specs:
-                rules = await with_retries(lambda: venue.rules(spec.symbol), self.config.retry, what=f"{venue_name}: rules", sleep=self.sleep)
+                rules = await with_retries(
+                    lambda venue=venue, spec=spec: venue.rules(spec.symbol),
+                    self.config.retry,
+                    what=f"{venue_name}: rules",
+                    sleep=self.sleep,
+                )
                 source = None
                 try:
-                    book = await with_retries(lambda: venue.book(spec.symbol), self.config.retry, what=f"{venue_name}: book", sleep=self.sleep)
+                    book = await with_retries(
+                        lambda venue=venue, spec=spec: venue.book(spec.symbol),
+                        self.config.retry,
+                        what=f"{venue_name}: book",
+                        sleep=self.sleep,
+                    )
                 except NotAvailable:
                     reference = (reference_prices or {}).get((venue_name, spec.symbol))
                     if reference is None:
-                        out.append(PreviewOrder(venue_name, spec.leg_index, 0, "-", spec.symbol, spec.side, spec.amount, ZERO, ZERO, "no price without credentials; give a reference price"))
+                        out.append(
+                            PreviewOrder(
+                                venue_name,
+                                spec.leg_index,
+                                0,
+                                "-",
+                                spec.symbol,
+                                spec.side,
+                                spec.amount,
+                                ZERO,
+                                ZERO,
+                                "no price without credentials; give a reference price",
+                            )
+                        )
                         continue
                     book = Book(venue_name, spec.symbol, ((reference, ZERO),), ((reference, ZERO),))
                     source = f"priced from the snapshot ({reference}); no venue call"
                 price = sizing.limit_price(book, spec.side, spec.max_slippage_bps, rules.tick)
                 if price is None:
-                    out.append(PreviewOrder(venue_name, spec.leg_index, 0, "-", spec.symbol, spec.side, spec.amount, ZERO, ZERO, "empty book"))
+                    out.append(
+                        PreviewOrder(
+                            venue_name,
+                            spec.leg_index,
+                            0,
+                            "-",
+                            spec.symbol,
+                            spec.side,
+                            spec.amount,
+                            ZERO,
+                            ZERO,
+                            "empty book",
+                        )
+                    )
                     continue
-                slices = sizing.slice_amounts(spec.amount, price, self.config.max_order_notional, rules)
+                slices = sizing.slice_amounts(
+                    spec.amount, price, self.config.max_order_notional, rules
+                )
                 if not slices:
                     why = sizing.tradable(sizing.round_down(spec.amount, rules.step), price, rules)
-                    out.append(PreviewOrder(venue_name, spec.leg_index, 0, "-", spec.symbol, spec.side, spec.amount, price, spec.amount * price, f"not tradable: {why}"))
+                    out.append(
+                        PreviewOrder(
+                            venue_name,
+                            spec.leg_index,
+                            0,
+                            "-",
+                            spec.symbol,
+                            spec.side,
+                            spec.amount,
+                            price,
+                            spec.amount * price,
+                            f"not tradable: {why}",
+                        )
+                    )
                     continue
                 note = source
                 if sizing.worse_than(price, spec.worst_price, spec.side):

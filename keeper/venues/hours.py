@@ -10,12 +10,13 @@ closest known names. It does no network I/O.
 from __future__ import annotations
 
 import difflib
-from datetime import datetime, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class MarketHours:
@@ -35,9 +36,13 @@ class MarketHours:
             try:
                 self._calendar = xcals.get_calendar(self.calendar_name)
             except xcals.errors.InvalidCalendarName:
-                close = difflib.get_close_matches(self.calendar_name, xcals.get_calendar_names(), n=3)
+                close = difflib.get_close_matches(
+                    self.calendar_name, xcals.get_calendar_names(), n=3
+                )
                 hint = f"; did you mean {', '.join(close)}?" if close else ""
-                raise ConfigError(f"market hours: unknown exchange calendar {self.calendar_name!r}{hint}") from None
+                raise ConfigError(
+                    f"market hours: unknown exchange calendar {self.calendar_name!r}{hint}"
+                ) from None
         return self._calendar
 
     def _minute(self, at: datetime | None) -> Any:

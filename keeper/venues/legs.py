@@ -25,9 +25,17 @@ from keeper.venues.types import ZERO, Fee, OrderState, Side
 _TRANSITIONS: dict[OrderState, frozenset[OrderState]] = {
     OrderState.PLANNED: frozenset({OrderState.SENT, OrderState.FAILED}),
     OrderState.SENT: frozenset(
-        {OrderState.ACKNOWLEDGED, OrderState.PARTLY_FILLED, OrderState.FILLED, OrderState.CANCELLED, OrderState.FAILED}
+        {
+            OrderState.ACKNOWLEDGED,
+            OrderState.PARTLY_FILLED,
+            OrderState.FILLED,
+            OrderState.CANCELLED,
+            OrderState.FAILED,
+        }
     ),
-    OrderState.ACKNOWLEDGED: frozenset({OrderState.PARTLY_FILLED, OrderState.FILLED, OrderState.CANCELLED}),
+    OrderState.ACKNOWLEDGED: frozenset(
+        {OrderState.PARTLY_FILLED, OrderState.FILLED, OrderState.CANCELLED}
+    ),
     OrderState.PARTLY_FILLED: frozenset({OrderState.FILLED, OrderState.CANCELLED}),
     OrderState.FILLED: frozenset(),
     OrderState.CANCELLED: frozenset(),
@@ -75,7 +83,9 @@ class LegSpec:
     worst_price: Decimal | None = None  # never buy above / sell below this (quote units)
 
     def __post_init__(self) -> None:
-        if isinstance(self.amount, float) or (self.worst_price is not None and isinstance(self.worst_price, float)):
+        if isinstance(self.amount, float) or (
+            self.worst_price is not None and isinstance(self.worst_price, float)
+        ):
             raise TypeError("leg amounts and prices are Decimal, never float")
         if self.amount <= 0:
             raise ValueError(f"leg {self.leg_index}: amount must be positive, got {self.amount}")
@@ -150,7 +160,11 @@ class LegState:
     def working_state(self) -> OrderState:
         """The leg's state while it is not finished, derived from its orders."""
         if any(o.state in (OrderState.SENT, OrderState.PLANNED) for o in self.orders):
-            return OrderState.SENT if any(o.state == OrderState.SENT for o in self.orders) else OrderState.PLANNED
+            return (
+                OrderState.SENT
+                if any(o.state == OrderState.SENT for o in self.orders)
+                else OrderState.PLANNED
+            )
         if self.filled > 0:
             return OrderState.PARTLY_FILLED
         if self.open_orders():

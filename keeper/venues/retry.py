@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Awaitable, Callable, TypeVar
+from typing import TypeVar
 
 from keeper.errors import TemporaryError
 
@@ -67,6 +68,13 @@ async def with_retries(
             wait = policy.delay(attempt, e)
             if wait > policy.max_retry_after_s:
                 raise
-            log.warning("%s: %s; retry %d of %d in %.2fs", what, e.one_line(), attempt, policy.max_attempts - 1, wait)
+            log.warning(
+                "%s: %s; retry %d of %d in %.2fs",
+                what,
+                e.one_line(),
+                attempt,
+                policy.max_attempts - 1,
+                wait,
+            )
             await sleep(wait)
             attempt += 1

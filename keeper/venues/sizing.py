@@ -69,7 +69,9 @@ def tradable(amount: Decimal, price: Decimal, rules: MarketRules) -> str | None:
     return None
 
 
-def slice_amounts(amount: Decimal, price: Decimal, max_notional: Decimal | None, rules: MarketRules) -> tuple[Decimal, ...]:
+def slice_amounts(
+    amount: Decimal, price: Decimal, max_notional: Decimal | None, rules: MarketRules
+) -> tuple[Decimal, ...]:
     """Split `amount` (base units) into near-equal slices of about `max_notional` quote at most.
 
     Every slice is a multiple of the step, slices differ by at most one step, and their sum is

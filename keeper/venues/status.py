@@ -9,8 +9,9 @@ CLI's job; on-chain positions come from the chain adapters and sit beside these 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from keeper.errors import HaltError, KeeperError
 from keeper.secrets import redact
@@ -51,9 +52,27 @@ def rows(statuses: list[VenueStatus]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for s in statuses:
         if s.error:
-            out.append({"venue": s.venue, "asset": "-", "quantity": None, "price": None, "value": None, "error": s.error})
+            out.append(
+                {
+                    "venue": s.venue,
+                    "asset": "-",
+                    "quantity": None,
+                    "price": None,
+                    "value": None,
+                    "error": s.error,
+                }
+            )
             continue
         for p in s.positions:
             value = p.quantity * p.price if p.price is not None else None
-            out.append({"venue": s.venue, "asset": p.asset, "quantity": p.quantity, "price": p.price, "value": value, "currency": p.currency})
+            out.append(
+                {
+                    "venue": s.venue,
+                    "asset": p.asset,
+                    "quantity": p.quantity,
+                    "price": p.price,
+                    "value": value,
+                    "currency": p.currency,
+                }
+            )
     return out

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 from typing import Literal
 
 Side = Literal["buy", "sell"]
@@ -83,7 +83,15 @@ class MarketRules:
     min_notional: Decimal = ZERO  # amount x price, quote units
 
 
-class OrderState(str, Enum):
+class Op(StrEnum):
+    """What kind of venue call failed: decides whether an unknown outcome is retried or reconciled."""
+
+    READ = "read"  # no side effect: retry on trouble
+    PLACE = "place"  # may have executed: look it up by client id before anything else
+    CANCEL = "cancel"  # may have executed: read the order's final state back
+
+
+class OrderState(StrEnum):
     """Where one order (or one leg) is. Terminal: filled, cancelled, failed."""
 
     PLANNED = "planned"  # decided and journaled, not sent

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -75,11 +76,11 @@ def ibkr_server():
 
 def open_hours():
     """XNYS hours pinned to a Monday 10:00 New York time."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from keeper.venues.hours import MarketHours
 
-    return MarketHours("XNYS", now=lambda: datetime(2026, 11, 23, 15, 0, tzinfo=timezone.utc))
+    return MarketHours("XNYS", now=lambda: datetime(2026, 11, 23, 15, 0, tzinfo=UTC))
 
 
 OKX_KEY = "okx-key-1b2c3d4e-5f60-7182-93a4-b5c6d7e8f901"

@@ -10,7 +10,13 @@ from decimal import Decimal
 import pytest
 
 from keeper.devnet.exchanges.engine import Fault
-from keeper.errors import ConfigError, ExecutionReverted, NotAvailable, ReconcileError, TemporaryError
+from keeper.errors import (
+    ConfigError,
+    ExecutionReverted,
+    NotAvailable,
+    ReconcileError,
+    TemporaryError,
+)
 from keeper.venues.brokers.alpaca import AlpacaVenue
 from keeper.venues.retry import RateLimited
 from keeper.venues.types import OrderRequest, OrderState
@@ -23,18 +29,28 @@ def alpaca(alpaca_server):
     alpaca_server.reset()
 
     def make(**kwargs) -> AlpacaVenue:
-        options = {"key_id": ALPACA_KEY, "secret_key": ALPACA_SECRET, "hours": open_hours(), "timeout_s": 5.0, **kwargs}
+        options = {
+            "key_id": ALPACA_KEY,
+            "secret_key": ALPACA_SECRET,
+            "hours": open_hours(),
+            "timeout_s": 5.0,
+            **kwargs,
+        }
         return AlpacaVenue(base_url=alpaca_server.url, data_url=alpaca_server.url, **options)
 
     return make
 
 
-def _req(cid: str, qty: str = "10", price: str = "450.50", side: str = "buy", symbol: str = "SPY") -> OrderRequest:
+def _req(
+    cid: str, qty: str = "10", price: str = "450.50", side: str = "buy", symbol: str = "SPY"
+) -> OrderRequest:
     return OrderRequest("alpaca", symbol, side, Decimal(qty), Decimal(price), cid, "day")  # type: ignore[arg-type]
 
 
 def _get(server, path: str, key: str = ALPACA_KEY, secret: str = ALPACA_SECRET):
-    req = urllib.request.Request(f"{server.url}{path}", headers={"APCA-API-KEY-ID": key, "APCA-API-SECRET-KEY": secret})
+    req = urllib.request.Request(
+        f"{server.url}{path}", headers={"APCA-API-KEY-ID": key, "APCA-API-SECRET-KEY": secret}
+    )
     try:
         with urllib.request.urlopen(req, timeout=5) as resp:
             return resp.status, json.loads(resp.read())
@@ -60,18 +76,26 @@ def test_server__responses__carry_every_field_of_the_real_payload(alpaca_server,
     _, ours = _get(alpaca_server, path)
     if isinstance(real, list):
         real, ours = real[0], ours[0]
-    missing = set(real) - set(ours) - {"usd"}  # "usd" is a currency-conversion block for non-USD accounts
+    missing = (
+        set(real) - set(ours) - {"usd"}
+    )  # "usd" is a currency-conversion block for non-USD accounts
     assert missing == set()
     assert _type_mismatches(real, ours) == []
 
 
 def _type_mismatches(real: dict, ours: dict, quirks: frozenset[str] = frozenset()) -> list[str]:
     """Fields whose JSON type differs from the real payload's (None in the sample says nothing)."""
-    return [k for k, v in real.items() if v is not None and k in ours and k not in quirks and type(v) is not type(ours[k])]
+    return [
+        k
+        for k, v in real.items()
+        if v is not None and k in ours and k not in quirks and type(v) is not type(ours[k])
+    ]
 
 
 @aio
-async def test_place__order_response__carries_every_field_of_the_real_payload(alpaca, alpaca_server):
+async def test_place__order_response__carries_every_field_of_the_real_payload(
+    alpaca, alpaca_server
+):
     real = api_sample("alpaca-v2-orders.json")["POST /v2/orders (limit)"]["response_200"]
     async with alpaca() as venue:
         await venue.place(_req("kshape1"))
@@ -103,7 +127,9 @@ async def test_place_lookup_fills__marketable_limit__filled_and_priced_by_fills(
         found = await venue.lookup("SPY", "kfill1")
         fills = await venue.fills("SPY", placed.venue_order_id)
     assert placed.state is OrderState.FILLED and found.venue_order_id == placed.venue_order_id
-    assert sum(f.amount for f in fills) == Decimal(10) and sum(f.cost for f in fills) == Decimal("4500.10")
+    assert sum(f.amount for f in fills) == Decimal(10) and sum(f.cost for f in fills) == Decimal(
+        "4500.10"
+    )
 
 
 @aio
@@ -153,7 +179,9 @@ async def test_place__reused_client_id__reconcile_error(alpaca):
 
 @aio
 async def test_place__429__rate_limited_with_retry_after(alpaca, alpaca_server):
-    alpaca_server.engine.faults.add("place", Fault("status", status=429, reason="rate_limit", retry_after_s=4))
+    alpaca_server.engine.faults.add(
+        "place", Fault("status", status=429, reason="rate_limit", retry_after_s=4)
+    )
     async with alpaca() as venue:
         with pytest.raises(RateLimited) as info:
             await venue.place(_req("krl"))

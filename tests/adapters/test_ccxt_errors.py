@@ -26,8 +26,16 @@ ALL = _all_classes()
 # documentation (Binance: "5XX ... the execution status is UNKNOWN"; 429/418 are refusals),
 # independently of the adapter's table.
 MAY_HAVE_EXECUTED = {
-    cx.NetworkError, cx.RequestTimeout, cx.ExchangeNotAvailable, cx.BadResponse, cx.NullResponse,
-    cx.OperationFailed, cx.ExchangeError, cx.BaseError, cx.CancelPending, cx.UnsubscribeError,
+    cx.NetworkError,
+    cx.RequestTimeout,
+    cx.ExchangeNotAvailable,
+    cx.BadResponse,
+    cx.NullResponse,
+    cx.OperationFailed,
+    cx.ExchangeError,
+    cx.BaseError,
+    cx.CancelPending,
+    cx.UnsubscribeError,
 }
 
 
@@ -73,7 +81,9 @@ def test_translate__place__expected_class(cls, expected):
     assert type(translate(cls("x"), venue="v", op=Op.PLACE, what="p")) is expected
 
 
-@pytest.mark.parametrize("cls", [cx.RequestTimeout, cx.ExchangeNotAvailable, cx.NetworkError, cx.BadResponse])
+@pytest.mark.parametrize(
+    "cls", [cx.RequestTimeout, cx.ExchangeNotAvailable, cx.NetworkError, cx.BadResponse]
+)
 def test_translate__read_timeout__temporary(cls):
     assert type(translate(cls("x"), venue="v", op=Op.READ, what="r")) is TemporaryError
 
@@ -95,7 +105,9 @@ def test_outcome_of__unknown_exception__unknown():
 def test_translate__message_with_registered_secret__redacted():
     register("sk-live-1234567890")
     try:
-        error = translate(cx.AuthenticationError("bad key sk-live-1234567890"), venue="v", op=Op.READ, what="r")
+        error = translate(
+            cx.AuthenticationError("bad key sk-live-1234567890"), venue="v", op=Op.READ, what="r"
+        )
         assert "sk-live-1234567890" not in str(error)
     finally:
         forget_all()

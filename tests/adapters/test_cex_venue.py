@@ -7,7 +7,13 @@ from decimal import Decimal
 import pytest
 
 from keeper.devnet.exchanges.engine import Fault
-from keeper.errors import ConfigError, ExecutionReverted, NotAvailable, ReconcileError, TemporaryError
+from keeper.errors import (
+    ConfigError,
+    ExecutionReverted,
+    NotAvailable,
+    ReconcileError,
+    TemporaryError,
+)
 from keeper.venues.cex import CcxtVenue, dec, point_urls_at
 from keeper.venues.retry import RateLimited
 from keeper.venues.types import OrderRequest, OrderState
@@ -23,7 +29,11 @@ def test_dec__float_from_ccxt__exact_printed_decimal():
 
 
 def test_point_urls_at__nested_urls__host_replaced_paths_kept():
-    urls = {"public": "https://api.binance.com/api/v3", "sapi": "https://api.binance.com/sapi/v1", "rest": "https://{hostname}"}
+    urls = {
+        "public": "https://api.binance.com/api/v3",
+        "sapi": "https://api.binance.com/sapi/v1",
+        "rest": "https://{hostname}",
+    }
     assert point_urls_at(urls, "http://127.0.0.1:9") == {
         "public": "http://127.0.0.1:9/api/v3",
         "sapi": "http://127.0.0.1:9/sapi/v1",
@@ -36,7 +46,10 @@ async def test_rules__binance_filters__tick_step_minimums(binance):
     async with binance() as venue:
         rules = await venue.rules("BTC/USDT")
     assert (rules.tick, rules.step, rules.min_amount, rules.min_notional) == (
-        Decimal("0.01"), Decimal("0.00001"), Decimal("0.00001"), Decimal("5.0"),
+        Decimal("0.01"),
+        Decimal("0.00001"),
+        Decimal("0.00001"),
+        Decimal("5.0"),
     )
 
 
@@ -52,7 +65,9 @@ async def test_balances__funded_account__decimals_not_floats(binance):
     async with binance() as venue:
         balances = {b.asset: b for b in await venue.balances()}
     assert balances["USDT"].free == Decimal("100000.0")
-    assert all(isinstance(b.free, Decimal) and isinstance(b.used, Decimal) for b in balances.values())
+    assert all(
+        isinstance(b.free, Decimal) and isinstance(b.used, Decimal) for b in balances.values()
+    )
 
 
 @aio
@@ -113,8 +128,12 @@ async def test_place__below_min_notional__execution_reverted(binance):
 
 @pytest.mark.parametrize(("reason", "status"), [("rate_limit", 429), ("ip_banned", 418)])
 @aio
-async def test_place__rate_limited__retry_after_and_nothing_placed(binance, binance_server, reason, status):
-    binance_server.engine.faults.add("place", Fault("status", status=status, reason=reason, retry_after_s=3))
+async def test_place__rate_limited__retry_after_and_nothing_placed(
+    binance, binance_server, reason, status
+):
+    binance_server.engine.faults.add(
+        "place", Fault("status", status=status, reason=reason, retry_after_s=3)
+    )
     async with binance() as venue:
         with pytest.raises(RateLimited) as info:
             await venue.place(_req("krl1"))
@@ -123,7 +142,9 @@ async def test_place__rate_limited__retry_after_and_nothing_placed(binance, bina
 
 
 @aio
-async def test_place__answer_lost_after_execution__reconcile_error_and_lookup_finds_it(binance, binance_server):
+async def test_place__answer_lost_after_execution__reconcile_error_and_lookup_finds_it(
+    binance, binance_server
+):
     binance_server.engine.faults.add("place", Fault("drop_after"))
     async with binance() as venue:
         with pytest.raises(ReconcileError):
@@ -133,7 +154,9 @@ async def test_place__answer_lost_after_execution__reconcile_error_and_lookup_fi
 
 
 @aio
-async def test_place__timeout_after_execution__reconcile_error_and_lookup_finds_it(binance, binance_server):
+async def test_place__timeout_after_execution__reconcile_error_and_lookup_finds_it(
+    binance, binance_server
+):
     async with binance(timeout_ms=1_500) as venue:
         await venue.load()  # markets first, so only the order request meets the slow answer
         binance_server.engine.faults.add("place", Fault("delay_after", delay_s=5.0))
@@ -153,17 +176,25 @@ async def test_place__server_error__reconcile_not_retry(binance, binance_server)
 
 @aio
 async def test_balances__server_error__temporary(binance, binance_server):
-    binance_server.engine.faults.add("account", Fault("status", status=503, reason="internal_error"))
+    binance_server.engine.faults.add(
+        "account", Fault("status", status=503, reason="internal_error")
+    )
     async with binance() as venue:
         with pytest.raises(TemporaryError):
             await venue.balances()
 
 
 @aio
-async def test_read_only_venue__authenticated_calls__refused_before_any_request(binance, binance_server):
+async def test_read_only_venue__authenticated_calls__refused_before_any_request(
+    binance, binance_server
+):
     async with binance(api_key=None, secret=None) as venue:
         await venue.book("BTC/USDT")
-        for call in (venue.balances, lambda: venue.place(_req("kro")), lambda: venue.lookup("BTC/USDT", "kro")):
+        for call in (
+            venue.balances,
+            lambda: venue.place(_req("kro")),
+            lambda: venue.lookup("BTC/USDT", "kro"),
+        ):
             with pytest.raises(NotAvailable):
                 await call()
     assert binance_server.requests and not any(r.authenticated for r in binance_server.requests)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -12,7 +12,7 @@ from keeper.errors import ConfigError, NotAvailable
 from keeper.venues.brokers.mt5 import Mt5Venue
 from keeper.venues.hours import MarketHours
 
-UTC = timezone.utc
+UTC = UTC
 
 
 @pytest.mark.parametrize(
@@ -22,7 +22,10 @@ UTC = timezone.utc
         (datetime(2026, 11, 23, 21, 30, tzinfo=UTC), False),  # Monday after the close
         (datetime(2026, 11, 21, 15, 0, tzinfo=UTC), False),  # Saturday
         (datetime(2026, 11, 26, 15, 0, tzinfo=UTC), False),  # Thanksgiving
-        (datetime(2026, 11, 27, 17, 30, tzinfo=UTC), True),  # day after Thanksgiving, before the early close
+        (
+            datetime(2026, 11, 27, 17, 30, tzinfo=UTC),
+            True,
+        ),  # day after Thanksgiving, before the early close
         (datetime(2026, 11, 27, 18, 30, tzinfo=UTC), False),  # after the 13:00 early close
     ],
 )
@@ -31,7 +34,9 @@ def test_is_open__xnys__holidays_and_early_closes_from_the_calendar(moment, open
 
 
 def test_next_open__saturday__monday_open():
-    assert MarketHours("XNYS").next_open(datetime(2026, 11, 21, 15, 0, tzinfo=UTC)) == datetime(2026, 11, 23, 14, 30, tzinfo=UTC)
+    assert MarketHours("XNYS").next_open(datetime(2026, 11, 21, 15, 0, tzinfo=UTC)) == datetime(
+        2026, 11, 23, 14, 30, tzinfo=UTC
+    )
 
 
 def test_calendar__typo__config_error_with_suggestion():
@@ -68,7 +73,9 @@ def test_mt5__windows_without_package__not_available_says_install():
 
 
 def test_mt5__terminal_refuses__not_available_with_its_error():
-    module = SimpleNamespace(initialize=lambda *a: False, last_error=lambda: (-10003, "IPC initialize failed"))
+    module = SimpleNamespace(
+        initialize=lambda *a: False, last_error=lambda: (-10003, "IPC initialize failed")
+    )
     with pytest.raises(NotAvailable, match="IPC initialize failed"):
         Mt5Venue.connect(system=lambda: "Windows", importer=lambda: module)
 

@@ -29,7 +29,9 @@ def ibkr(ibkr_server):
     return make
 
 
-def _req(cid: str, qty: str = "20", price: str = "98.05", side: str = "buy", symbol: str = "AGG") -> OrderRequest:
+def _req(
+    cid: str, qty: str = "20", price: str = "98.05", side: str = "buy", symbol: str = "AGG"
+) -> OrderRequest:
     return OrderRequest("ibkr", symbol, side, Decimal(qty), Decimal(price), cid, "day")  # type: ignore[arg-type]
 
 
@@ -70,7 +72,9 @@ async def test_place__reply_on_allowlist__confirmed_and_placed(ibkr, ibkr_server
     async with ibkr(confirm_message_ids=("o163",)) as venue:
         status = await venue.place(_req("kreply1"))
     assert status.state is OrderState.FILLED
-    assert any("/iserver/reply/" in r.path and b'"confirmed": true' in r.body for r in ibkr_server.requests)
+    assert any(
+        "/iserver/reply/" in r.path and b'"confirmed": true' in r.body for r in ibkr_server.requests
+    )
 
 
 @aio
@@ -116,10 +120,14 @@ async def test_cancel__resting__cancelled_when_read_back(ibkr):
 
 @aio
 async def test_orders__listing__carries_every_field_of_the_real_payload(ibkr, ibkr_server):
-    real = api_sample("ibkr-cpapi-iserver-account-orders.json")["GET /iserver/account/orders"]["response_200"]
+    real = api_sample("ibkr-cpapi-iserver-account-orders.json")["GET /iserver/account/orders"][
+        "response_200"
+    ]
     async with ibkr() as venue:
         await venue.place(_req("kshape"))
-    with urllib.request.urlopen(f"{ibkr_server.url}/v1/api/iserver/account/orders?force=true", timeout=5) as resp:
+    with urllib.request.urlopen(
+        f"{ibkr_server.url}/v1/api/iserver/account/orders?force=true", timeout=5
+    ) as resp:
         ours = json.loads(resp.read())
     assert set(real) == set(ours)
     assert set(real["orders"][0]) <= set(ours["orders"][0])
@@ -130,4 +138,6 @@ async def test_orders__listing__carries_every_field_of_the_real_payload(ibkr, ib
 async def test_positions__ledger_cash_and_stock_positions(ibkr):
     async with ibkr() as venue:
         positions = {p.asset: p for p in await venue.positions()}
-    assert positions["USD"].quantity == Decimal("250000") and positions["AGG"].quantity == Decimal("500")
+    assert positions["USD"].quantity == Decimal("250000") and positions["AGG"].quantity == Decimal(
+        "500"
+    )

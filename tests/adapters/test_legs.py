@@ -21,15 +21,19 @@ from keeper.venues.legs import (
 from keeper.venues.types import Fee, OrderState
 
 
-@given(st.text(min_size=1, max_size=80), st.integers(0, 999), st.integers(0, 999), st.integers(0, 99))
+@given(
+    st.text(min_size=1, max_size=80), st.integers(0, 999), st.integers(0, 999), st.integers(0, 99)
+)
 def test_client_order_id__any_position__fits_every_venue(plan, leg, slice_, attempt):
     cid = client_order_id(plan, leg, slice_, attempt)
-    assert re.fullmatch(r"[a-z][a-z0-9]{1,31}", cid)  # OKX clOrdId; Binance and Alpaca accept it too
+    assert re.fullmatch(
+        r"[a-z][a-z0-9]{1,31}", cid
+    )  # OKX clOrdId; Binance and Alpaca accept it too
     assert cid == client_order_id(plan, leg, slice_, attempt)
 
 
 def test_client_order_id__different_positions__different_ids():
-    ids = {client_order_id("p", l, s, a) for l in range(5) for s in range(5) for a in range(5)}
+    ids = {client_order_id("p", leg, s, a) for leg in range(5) for s in range(5) for a in range(5)}
     assert len(ids) == 125
 
 
@@ -77,7 +81,23 @@ def test_leg_state__to_dict_and_back__lossless(amount, filled, cost, fee, state,
         spec=LegSpec("plan", 3, "binance", "BTC/USDT", "sell", amount, 25, worst),
         state=state,
         slices=(amount,),
-        orders=[OrderRecord("kid", 0, 1, amount, Decimal("1.5"), state, "99", filled, cost, (Fee("USDT", fee),), True, 2, "r")],
+        orders=[
+            OrderRecord(
+                "kid",
+                0,
+                1,
+                amount,
+                Decimal("1.5"),
+                state,
+                "99",
+                filled,
+                cost,
+                (Fee("USDT", fee),),
+                True,
+                2,
+                "r",
+            )
+        ],
         reason="why",
         notes=["n"],
     )
@@ -97,6 +117,10 @@ def test_in_memory_store__mutating_a_loaded_leg__does_not_change_the_store():
 
 def test_in_memory_store__load_unfinished__only_non_terminal_legs():
     store = InMemoryLegStore()
-    for i, state in enumerate([OrderState.FILLED, OrderState.SENT, OrderState.PARTLY_FILLED, OrderState.FAILED]):
-        store.save(LegState(spec=LegSpec("p", i, "binance", "BTC/USDT", "buy", Decimal("1")), state=state))
+    for i, state in enumerate(
+        [OrderState.FILLED, OrderState.SENT, OrderState.PARTLY_FILLED, OrderState.FAILED]
+    ):
+        store.save(
+            LegState(spec=LegSpec("p", i, "binance", "BTC/USDT", "buy", Decimal("1")), state=state)
+        )
     assert sorted(leg.spec.leg_index for leg in store.load_unfinished()) == [1, 2]

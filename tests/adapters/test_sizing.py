@@ -11,8 +11,16 @@ from hypothesis import strategies as st
 from keeper.venues import sizing
 from keeper.venues.types import Book, MarketRules
 
-RULES = MarketRules("BTC/USDT", "BTC", "USDT", tick=Decimal("0.01"), step=Decimal("0.00001"),
-                    min_amount=Decimal("0.00001"), max_amount=Decimal("9000"), min_notional=Decimal("5"))
+RULES = MarketRules(
+    "BTC/USDT",
+    "BTC",
+    "USDT",
+    tick=Decimal("0.01"),
+    step=Decimal("0.00001"),
+    min_amount=Decimal("0.00001"),
+    max_amount=Decimal("9000"),
+    min_notional=Decimal("5"),
+)
 
 amounts = st.decimals(min_value=Decimal("0.0001"), max_value=Decimal("50"), places=8)
 prices = st.decimals(min_value=Decimal("100"), max_value=Decimal("100000"), places=2)
@@ -51,7 +59,11 @@ def test_limit_price__any_book__on_tick_within_slippage_and_marketable(touch, bp
     book = Book("v", "BTC/USDT", bids=((touch, Decimal(1)),), asks=((touch, Decimal(1)),))
     price = sizing.limit_price(book, side, bps, RULES.tick)
     assert price % RULES.tick == 0
-    limit = touch * (1 + Decimal(bps) / 10_000) if side == "buy" else touch * (1 - Decimal(bps) / 10_000)
+    limit = (
+        touch * (1 + Decimal(bps) / 10_000)
+        if side == "buy"
+        else touch * (1 - Decimal(bps) / 10_000)
+    )
     if side == "buy":
         assert price >= touch and (price <= limit or price == sizing.round_up(touch, RULES.tick))
     else:
@@ -62,7 +74,10 @@ def test_limit_price__empty_side__none():
     assert sizing.limit_price(Book("v", "X/Y", (), ()), "buy", 50, Decimal("0.01")) is None
 
 
-@given(st.decimals(min_value=0, max_value=10**9, places=2), st.decimals(min_value=0, max_value=10**9, places=2))
+@given(
+    st.decimals(min_value=0, max_value=10**9, places=2),
+    st.decimals(min_value=0, max_value=10**9, places=2),
+)
 def test_scale_to_cash__any__never_above_one_and_fits_cash(needed, cash):
     factor = sizing.scale_to_cash(needed, cash)
     assert 0 <= factor <= 1

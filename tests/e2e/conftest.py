@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Callable
 
 import pytest
 
@@ -71,7 +71,10 @@ def journal_deltas(legs: list[LegState], engine: Engine) -> dict[str, Decimal]:
 
 
 def assert_journal_matches_venue(
-    legs: list[LegState], engine: Engine, initial: dict[str, Decimal], venue_id: Callable[[int], str] = str
+    legs: list[LegState],
+    engine: Engine,
+    initial: dict[str, Decimal],
+    venue_id: Callable[[int], str] = str,
 ) -> None:
     """Every venue order is journaled with the venue's numbers, and balances add up exactly.
 
@@ -86,7 +89,9 @@ def assert_journal_matches_venue(
     totals = engine.totals()
     for asset in set(initial) | set(deltas) | set(totals):
         expected = initial.get(asset, Decimal(0)) + deltas.get(asset, Decimal(0))
-        assert totals.get(asset, Decimal(0)) == expected, f"{asset}: venue {totals.get(asset)} != journal {expected}"
+        assert totals.get(asset, Decimal(0)) == expected, (
+            f"{asset}: venue {totals.get(asset)} != journal {expected}"
+        )
 
 
 ALPACA_KEY = "PKE2EKEYID9876543210"

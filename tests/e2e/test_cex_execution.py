@@ -19,12 +19,18 @@ from tests.e2e.conftest import API_KEY, SECRET, assert_journal_matches_venue, fa
 D = Decimal
 
 
-def _spec(index: int, side: str, amount: str, symbol: str = "BTC/USDT", plan: str = "plan-e2e", **kw) -> LegSpec:
+def _spec(
+    index: int, side: str, amount: str, symbol: str = "BTC/USDT", plan: str = "plan-e2e", **kw
+) -> LegSpec:
     return LegSpec(plan, index, "binance", symbol, side, D(amount), **kw)  # type: ignore[arg-type]
 
 
 def _posts(server, cid: str) -> int:
-    return sum(1 for r in server.requests if r.method == "POST" and r.path.endswith("/order") and cid.encode() in r.body)
+    return sum(
+        1
+        for r in server.requests
+        if r.method == "POST" and r.path.endswith("/order") and cid.encode() in r.body
+    )
 
 
 @aio
@@ -34,9 +40,13 @@ async def test_run_plan__sell_btc_buy_eth__both_filled_and_ledger_exact(binance,
     clock, store = FakeClock(), InMemoryLegStore()
     legs = [_spec(0, "sell", "0.5"), _spec(1, "buy", "4", symbol="ETH/USDT")]
     async with binance() as venue:
-        report = await run_plan(legs, {"binance": venue}, store, fast_config(), sleep=clock.sleep, clock=clock)
+        report = await run_plan(
+            legs, {"binance": venue}, store, fast_config(), sleep=clock.sleep, clock=clock
+        )
     assert [leg.state for leg in report.legs] == [OrderState.FILLED, OrderState.FILLED]
-    assert engine.totals()["BTC"] == D("1.5") and engine.totals()["ETH"] == D("23.996")  # 0.1% fee in ETH
+    assert engine.totals()["BTC"] == D("1.5") and engine.totals()["ETH"] == D(
+        "23.996"
+    )  # 0.1% fee in ETH
     assert len(report.legs[0].slices) == 3  # 0.5 BTC ~ $30k, split below $10k (seed 001)
     assert_journal_matches_venue(report.legs, engine, initial)
 
@@ -46,7 +56,9 @@ async def test_run_plan__sells_before_buys_on_a_venue(binance, binance_server):
     clock, store = FakeClock(), InMemoryLegStore()
     legs = [_spec(0, "buy", "2", symbol="ETH/USDT"), _spec(1, "sell", "0.1")]
     async with binance() as venue:
-        await run_plan(legs, {"binance": venue}, store, fast_config(), sleep=clock.sleep, clock=clock)
+        await run_plan(
+            legs, {"binance": venue}, store, fast_config(), sleep=clock.sleep, clock=clock
+        )
     posts = [r.body for r in binance_server.requests if r.method == "POST"]
     assert b"side=SELL" in posts[0] and b"side=BUY" in posts[-1]
 
@@ -58,45 +70,63 @@ async def test_partial_fills__replaced_at_fresh_price__completed(binance, binanc
     engine.faults.fill_ratios.extend([D("0.3"), D("0.5")])
     clock, store = FakeClock(), InMemoryLegStore()
     async with binance() as venue:
-        leg = await LegExecutor(venue, store, fast_config(), sleep=clock.sleep, clock=clock).run(_spec(0, "sell", "0.1"))
+        leg = await LegExecutor(venue, store, fast_config(), sleep=clock.sleep, clock=clock).run(
+            _spec(0, "sell", "0.1")
+        )
     assert leg.state is OrderState.FILLED and leg.filled == D("0.1")
-    assert [o.state for o in leg.orders] == [OrderState.CANCELLED, OrderState.CANCELLED, OrderState.FILLED]
+    assert [o.state for o in leg.orders] == [
+        OrderState.CANCELLED,
+        OrderState.CANCELLED,
+        OrderState.FILLED,
+    ]
     assert [o.attempt for o in leg.orders] == [0, 1, 2]
     assert not engine.open_orders()
     assert_journal_matches_venue([leg], engine, initial)
 
 
 @aio
-async def test_partial_fill__never_completes__cancelled_with_residual_for_replanning(binance, binance_server):
+async def test_partial_fill__never_completes__cancelled_with_residual_for_replanning(
+    binance, binance_server
+):
     engine = binance_server.engine
     initial = engine.totals()
     engine.faults.fill_ratios.extend([D("0.5"), D(0), D(0)])
     clock, store = FakeClock(), InMemoryLegStore()
     async with binance() as venue:
-        leg = await LegExecutor(venue, store, fast_config(max_replaces=2), sleep=clock.sleep, clock=clock).run(
-            _spec(0, "sell", "0.1")
-        )
-    assert leg.state is OrderState.CANCELLED and leg.filled == D("0.05") and leg.residual == D("0.05")
+        leg = await LegExecutor(
+            venue, store, fast_config(max_replaces=2), sleep=clock.sleep, clock=clock
+        ).run(_spec(0, "sell", "0.1"))
+    assert (
+        leg.state is OrderState.CANCELLED and leg.filled == D("0.05") and leg.residual == D("0.05")
+    )
     assert "re-planning" in leg.reason
     assert not engine.open_orders()
     assert_journal_matches_venue([leg], engine, initial)
 
 
 @aio
-async def test_resting_order__market_fills_it_while_polled__filled_without_replace(binance, binance_server):
+async def test_resting_order__market_fills_it_while_polled__filled_without_replace(
+    binance, binance_server
+):
     engine = binance_server.engine
     engine.faults.fill_ratios.append(D(0))
     engine.faults.fills_on_query.extend([D("0.5"), D(1)])
     clock, store = FakeClock(), InMemoryLegStore()
     async with binance() as venue:
-        leg = await LegExecutor(venue, store, fast_config(), sleep=clock.sleep, clock=clock).run(_spec(0, "buy", "0.1"))
+        leg = await LegExecutor(venue, store, fast_config(), sleep=clock.sleep, clock=clock).run(
+            _spec(0, "buy", "0.1")
+        )
     assert leg.state is OrderState.FILLED and len(leg.orders) == 1
     assert {f.asset for f in leg.orders[0].fees} == {"BTC"}
 
 
-@pytest.mark.parametrize("fault", [Fault("delay_after", delay_s=5.0), Fault("drop_after")], ids=["timeout", "dropped"])
+@pytest.mark.parametrize(
+    "fault", [Fault("delay_after", delay_s=5.0), Fault("drop_after")], ids=["timeout", "dropped"]
+)
 @aio
-async def test_order_placed_but_answer_lost__found_by_client_id__never_placed_twice(binance, binance_server, fault):
+async def test_order_placed_but_answer_lost__found_by_client_id__never_placed_twice(
+    binance, binance_server, fault
+):
     engine = binance_server.engine
     initial = engine.totals()
     clock, store = FakeClock(), InMemoryLegStore()
@@ -104,22 +134,30 @@ async def test_order_placed_but_answer_lost__found_by_client_id__never_placed_tw
     async with binance(timeout_ms=1_500) as venue:
         await venue.load()
         engine.faults.add("place", fault)
-        leg = await LegExecutor(venue, store, fast_config(), sleep=clock.sleep, clock=clock).run(spec)
+        leg = await LegExecutor(venue, store, fast_config(), sleep=clock.sleep, clock=clock).run(
+            spec
+        )
     cid = client_order_id(spec.plan_id, 0, 0, 0)
-    assert leg.state is OrderState.FILLED and leg.orders[0].client_id == cid and len(leg.orders) == 1
+    assert (
+        leg.state is OrderState.FILLED and leg.orders[0].client_id == cid and len(leg.orders) == 1
+    )
     assert [o.client_id for o in engine.orders.values()] == [cid]
     assert _posts(binance_server, cid) == 1
     assert_journal_matches_venue([leg], engine, initial)
 
 
 @aio
-async def test_request_dropped_before_execution__resent_with_same_client_id_once(binance, binance_server):
+async def test_request_dropped_before_execution__resent_with_same_client_id_once(
+    binance, binance_server
+):
     engine = binance_server.engine
     engine.faults.add("place", Fault("drop_before"))
     clock, store = FakeClock(), InMemoryLegStore()
     spec = _spec(0, "buy", "0.1")
     async with binance() as venue:
-        leg = await LegExecutor(venue, store, fast_config(), sleep=clock.sleep, clock=clock).run(spec)
+        leg = await LegExecutor(venue, store, fast_config(), sleep=clock.sleep, clock=clock).run(
+            spec
+        )
     cid = client_order_id(spec.plan_id, 0, 0, 0)
     assert leg.state is OrderState.FILLED and leg.orders[0].sends == 2
     assert _posts(binance_server, cid) == 2 and len(engine.orders) == 1
@@ -133,19 +171,33 @@ async def test_rate_limited__backs_off_by_retry_after_then_fills(binance, binanc
     engine.faults.add("book", Fault("status", status=429, reason="rate_limit", retry_after_s=2))
     clock, store = FakeClock(), InMemoryLegStore()
     async with binance() as venue:
-        leg = await LegExecutor(venue, store, fast_config(), sleep=clock.sleep, clock=clock).run(_spec(0, "buy", "0.1"))
+        leg = await LegExecutor(venue, store, fast_config(), sleep=clock.sleep, clock=clock).run(
+            _spec(0, "buy", "0.1")
+        )
     assert leg.state is OrderState.FILLED and len(engine.orders) == 1
     assert [s for s in clock.slept if s >= 2] == [2.0, 2.0, 3.0]
 
 
 @aio
-async def test_insufficient_funds__leg_aborted_with_clear_report__other_legs_continue(binance, binance_server):
+async def test_insufficient_funds__leg_aborted_with_clear_report__other_legs_continue(
+    binance, binance_server
+):
     engine = binance_server.engine
     initial = engine.totals()
     clock, store = FakeClock(), InMemoryLegStore()
-    legs = [_spec(0, "sell", "5"), _spec(1, "buy", "1", symbol="ETH/USDT")]  # the account holds 2 BTC
+    legs = [
+        _spec(0, "sell", "5"),
+        _spec(1, "buy", "1", symbol="ETH/USDT"),
+    ]  # the account holds 2 BTC
     async with binance() as venue:
-        report = await run_plan(legs, {"binance": venue}, store, fast_config(max_order_notional=None), sleep=clock.sleep, clock=clock)
+        report = await run_plan(
+            legs,
+            {"binance": venue},
+            store,
+            fast_config(max_order_notional=None),
+            sleep=clock.sleep,
+            clock=clock,
+        )
     failed = report.legs[0]
     assert failed.state is OrderState.FAILED and "InsufficientFunds" in failed.reason
     assert report.legs[1].state is OrderState.FILLED
@@ -157,9 +209,14 @@ async def test_insufficient_funds__leg_aborted_with_clear_report__other_legs_con
 @aio
 async def test_buys_beyond_cash__scaled_pro_rata_and_noted(binance, binance_server):
     clock, store = FakeClock(), InMemoryLegStore()
-    legs = [_spec(0, "buy", "1.5"), _spec(1, "buy", "20", symbol="ETH/USDT")]  # ~$90k + $60k, $100k cash
+    legs = [
+        _spec(0, "buy", "1.5"),
+        _spec(1, "buy", "20", symbol="ETH/USDT"),
+    ]  # ~$90k + $60k, $100k cash
     async with binance() as venue:
-        report = await run_plan(legs, {"binance": venue}, store, fast_config(), sleep=clock.sleep, clock=clock)
+        report = await run_plan(
+            legs, {"binance": venue}, store, fast_config(), sleep=clock.sleep, clock=clock
+        )
     for leg in report.legs:
         assert leg.state is OrderState.FILLED and "scaled to" in leg.reason
     assert report.legs[0].spec.amount < D("1.5") and report.legs[1].spec.amount < D("20")
@@ -198,7 +255,9 @@ class CrashingStore(InMemoryLegStore):
 
 @pytest.mark.parametrize("crash_on", ["sent", "acknowledged"])
 @aio
-async def test_crash_between_steps__recovery_reconciles_by_client_id__one_order(binance, binance_server, crash_on):
+async def test_crash_between_steps__recovery_reconciles_by_client_id__one_order(
+    binance, binance_server, crash_on
+):
     """Crash just before the order request left ("sent" journaled) or just after it was placed."""
     engine = binance_server.engine
     initial = engine.totals()
@@ -212,10 +271,14 @@ async def test_crash_between_steps__recovery_reconciles_by_client_id__one_order(
             await LegExecutor(venue, store, fast_config(), sleep=clock.sleep, clock=clock).run(spec)
     before = len(engine.orders)
     async with binance() as restarted:  # a new process: new ccxt instance, same journal
-        [reconciled] = await recover(store, {"binance": restarted}, fast_config(), sleep=clock.sleep)
+        [reconciled] = await recover(
+            store, {"binance": restarted}, fast_config(), sleep=clock.sleep
+        )
         assert len(engine.orders) == before  # recovery placed nothing
         engine.faults.fills_on_query.append(D(1))
-        leg = await LegExecutor(restarted, store, fast_config(), sleep=clock.sleep, clock=clock).run(spec)
+        leg = await LegExecutor(
+            restarted, store, fast_config(), sleep=clock.sleep, clock=clock
+        ).run(spec)
     cid = client_order_id(spec.plan_id, 0, 0, 0)
     assert leg.state is OrderState.FILLED
     assert [o.client_id for o in engine.orders.values()] == [cid]
@@ -231,7 +294,9 @@ async def test_dry_run__preview__no_authenticated_call_and_nothing_placed(binanc
     assert not [r for r in binance_server.requests if r.authenticated or r.method != "GET"]
     assert not binance_server.engine.orders
     assert [(p.leg_index, p.slice_index) for p in preview] == [(0, 0), (0, 1), (0, 2), (1, 0)]
-    assert preview[0].client_id == client_order_id("plan-e2e", 0, 0, 0)  # the id a live run would use
+    assert preview[0].client_id == client_order_id(
+        "plan-e2e", 0, 0, 0
+    )  # the id a live run would use
     assert all(p.limit_price > 0 and p.notional <= D("10100") for p in preview)
 
 
@@ -248,7 +313,7 @@ def _capture_debug_logs():
         lg.setLevel(logging.DEBUG)
 
     def done():
-        for lg, level in zip(loggers, levels):
+        for lg, level in zip(loggers, levels, strict=True):
             lg.removeHandler(handler)
             lg.setLevel(level)
         return stream.getvalue()
@@ -263,8 +328,12 @@ async def _run_with_errors(binance, binance_server) -> list[str]:
     clock, store = FakeClock(), InMemoryLegStore()
     errors = []
     async with binance() as venue:
-        await LegExecutor(venue, store, fast_config(), sleep=clock.sleep, clock=clock).run(_spec(0, "buy", "0.1"))
-        leg = await LegExecutor(venue, store, fast_config(), sleep=clock.sleep, clock=clock).run(_spec(1, "sell", "50"))
+        await LegExecutor(venue, store, fast_config(), sleep=clock.sleep, clock=clock).run(
+            _spec(0, "buy", "0.1")
+        )
+        leg = await LegExecutor(venue, store, fast_config(), sleep=clock.sleep, clock=clock).run(
+            _spec(1, "sell", "50")
+        )
         errors.append(leg.reason or "")
     async with binance(secret="not-the-right-secret-but-long-enough") as wrong:
         try:
@@ -275,11 +344,15 @@ async def _run_with_errors(binance, binance_server) -> list[str]:
 
 
 @aio
-async def test_secrets__debug_logs_and_errors__never_contain_api_key_or_secret(binance, binance_server):
+async def test_secrets__debug_logs_and_errors__never_contain_api_key_or_secret(
+    binance, binance_server
+):
     secrets.register(API_KEY)
     secrets.register(SECRET)
     handler, done = _capture_debug_logs()
-    handler.addFilter(secrets.RedactingFilter())  # what secrets.install_log_filter() puts on each handler
+    handler.addFilter(
+        secrets.RedactingFilter()
+    )  # what secrets.install_log_filter() puts on each handler
     try:
         errors = await _run_with_errors(binance, binance_server)
     finally:
@@ -291,7 +364,9 @@ async def test_secrets__debug_logs_and_errors__never_contain_api_key_or_secret(b
 
 
 @aio
-async def test_secrets__without_the_log_filter__ccxt_debug_logs_leak_the_key(binance, binance_server):
+async def test_secrets__without_the_log_filter__ccxt_debug_logs_leak_the_key(
+    binance, binance_server
+):
     """The check above bites: without keeper.secrets' filter, ccxt's DEBUG lines carry the key."""
     handler, done = _capture_debug_logs()
     try:

@@ -22,8 +22,8 @@ from decimal import Decimal
 from ccxt.base import errors as cx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import event as _event
-from hypothesis.errors import InvalidArgument
 from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
 
 from keeper.devnet.exchanges.engine import Fault
 from keeper.venues.executor import run_plan
@@ -51,8 +51,16 @@ CCXT_CLASSES = _classes()
 # Errors that a client can see after the venue executed the request (the answer was lost or
 # garbled). Refusals (429, funds, filters, auth) are only ever raised for requests not executed.
 MAY_FOLLOW_EXECUTION = {
-    cx.NetworkError, cx.RequestTimeout, cx.ExchangeNotAvailable, cx.BadResponse, cx.NullResponse,
-    cx.OperationFailed, cx.ExchangeError, cx.BaseError, cx.CancelPending, cx.UnsubscribeError,
+    cx.NetworkError,
+    cx.RequestTimeout,
+    cx.ExchangeNotAvailable,
+    cx.BadResponse,
+    cx.NullResponse,
+    cx.OperationFailed,
+    cx.ExchangeError,
+    cx.BaseError,
+    cx.CancelPending,
+    cx.UnsubscribeError,
 }
 
 OPS = ["place", "query", "cancel", "trades", "book", "account", "market"]
@@ -83,6 +91,7 @@ def _speaks(kind: str, fault: Fault) -> bool:
     errors = {"binance": binance.ERRORS, "okx": okx.ERRORS}[kind]
     return fault.kind != "status" or fault.reason == "bad_gateway" or fault.reason in errors
 
+
 RATIOS = [D(0), D("0.1"), D("0.25"), D("0.5"), D("0.9"), D(1)]
 
 LEG_CHOICES = [
@@ -95,7 +104,9 @@ LEG_CHOICES = [
 
 @st.composite
 def legs(draw):
-    picks = draw(st.lists(st.sampled_from(range(len(LEG_CHOICES))), min_size=1, max_size=3, unique=True))
+    picks = draw(
+        st.lists(st.sampled_from(range(len(LEG_CHOICES))), min_size=1, max_size=3, unique=True)
+    )
     out = []
     for i, pick in enumerate(picks):
         symbol, side, amounts = LEG_CHOICES[pick]
@@ -130,9 +141,15 @@ def _op_of(method: str, url: str) -> str:
     if path.endswith("/order"):  # Binance: one path, three verbs; OKX: GET /trade/order
         return {"POST": "place", "GET": "query", "DELETE": "cancel"}[method]
     for suffix, op in (
-        ("/batch-orders", "place"), ("/cancel-order", "cancel"),
-        ("/myTrades", "trades"), ("/fills-history", "trades"), ("/fills", "trades"),
-        ("/depth", "book"), ("/books", "book"), ("/account", "account"), ("/balance", "account"),
+        ("/batch-orders", "place"),
+        ("/cancel-order", "cancel"),
+        ("/myTrades", "trades"),
+        ("/fills-history", "trades"),
+        ("/fills", "trades"),
+        ("/depth", "book"),
+        ("/books", "book"),
+        ("/account", "account"),
+        ("/balance", "account"),
     ):
         if path.endswith(suffix):
             return op
@@ -185,7 +202,9 @@ class CrashingStore(InMemoryLegStore):
 def _check_invariants(engine, store, plan, initial):
     legs_ = store.load_plan("fuzz")
     assert len(legs_) == len(plan)
-    assert all(leg.state.terminal for leg in legs_), [(leg.key, leg.state, leg.reason) for leg in legs_]
+    assert all(leg.state.terminal for leg in legs_), [
+        (leg.key, leg.state, leg.reason) for leg in legs_
+    ]
     client_ids = [o.client_id for o in engine.orders.values()]
     assert len(client_ids) == len(set(client_ids)), f"duplicate orders at the venue: {client_ids}"
     assert not engine.open_orders()
@@ -196,10 +215,15 @@ def _check_invariants(engine, store, plan, initial):
     assert_journal_matches_venue(legs_, engine, initial)
 
 
-async def _scenario(kind, make_venue, server, plan, faults, client, ratios, on_query, before_cancel, crash_at):
+async def _scenario(
+    kind, make_venue, server, plan, faults, client, ratios, on_query, before_cancel, crash_at
+):
     engine = server.engine
     initial = engine.totals()
-    plan = [LegSpec(s.plan_id, s.leg_index, kind, s.symbol, s.side, s.amount, s.max_slippage_bps) for s in plan]
+    plan = [
+        LegSpec(s.plan_id, s.leg_index, kind, s.symbol, s.side, s.amount, s.max_slippage_bps)
+        for s in plan
+    ]
     for op, fault in faults:
         if _speaks(kind, fault):
             engine.faults.add(op, fault)
@@ -222,11 +246,15 @@ async def _scenario(kind, make_venue, server, plan, faults, client, ratios, on_q
                 event("keeper crashed after a journal write")
             store.crash_at = None
         if attempt == 0:
-            event(f"unfinished legs after the faulty run: {sum(not l.state.terminal for l in store.load_plan('fuzz'))}")
+            event(
+                f"unfinished legs after the faulty run: {sum(not item.state.terminal for item in store.load_plan('fuzz'))}"
+            )
     legs_ = store.load_plan("fuzz")
     for leg in legs_:
         event(f"leg ended {leg.state.value}")
-    event(f"orders resent after a proven absence: {sum(o.sends - 1 for l in legs_ for o in l.orders if o.sends > 1) > 0}")
+    event(
+        f"orders resent after a proven absence: {sum(o.sends - 1 for item in legs_ for o in item.orders if o.sends > 1) > 0}"
+    )
     event(f"venue orders per leg > 1: {len(engine.orders) > len(legs_)}")
     _check_invariants(engine, store, plan, initial)
 
@@ -252,10 +280,16 @@ def test_orders_under_injected_faults__no_duplicates_and_journal_matches_venue(
 
     kind, server, make = exchange
     server.reset()
-    asyncio.run(_scenario(kind, make, server, plan, faults, client, ratios, on_query, before_cancel, crash_at))
+    asyncio.run(
+        _scenario(
+            kind, make, server, plan, faults, client, ratios, on_query, before_cancel, crash_at
+        )
+    )
 
 
-def test_invariants__keeper_that_resends_without_looking_up__caught(binance, binance_server, monkeypatch):
+def test_invariants__keeper_that_resends_without_looking_up__caught(
+    binance, binance_server, monkeypatch
+):
     """The duplicate check bites: a keeper that never finds its lost order places it twice."""
     import asyncio
 
@@ -270,7 +304,20 @@ def test_invariants__keeper_that_resends_without_looking_up__caught(binance, bin
     binance_server.reset()
     plan = [LegSpec("fuzz", 0, "binance", "BTC/USDT", "sell", D("0.1"))]
     with pytest.raises(AssertionError, match="duplicate orders"):
-        asyncio.run(_scenario("binance", binance, binance_server, plan, [("place", Fault("drop_after"))], [], [], [], [], None))
+        asyncio.run(
+            _scenario(
+                "binance",
+                binance,
+                binance_server,
+                plan,
+                [("place", Fault("drop_after"))],
+                [],
+                [],
+                [],
+                [],
+                None,
+            )
+        )
 
 
 def test_invariants__keeper_that_books_no_fees__caught(binance, binance_server, monkeypatch):

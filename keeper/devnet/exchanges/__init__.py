@@ -20,13 +20,42 @@ from keeper.devnet.exchanges.engine import Engine, MarketSpec
 def crypto_markets(quote: str = "USDT") -> list[MarketSpec]:
     """BTC, ETH and SOL against `quote`, with rules shaped like Binance's real spot filters."""
     return [
-        MarketSpec(f"BTC/{quote}", "BTC", quote, Decimal("0.01"), Decimal("0.00001"), Decimal("0.00001"), Decimal("9000"), Decimal("5")),
-        MarketSpec(f"ETH/{quote}", "ETH", quote, Decimal("0.01"), Decimal("0.0001"), Decimal("0.0001"), Decimal("9000"), Decimal("5")),
-        MarketSpec(f"SOL/{quote}", "SOL", quote, Decimal("0.01"), Decimal("0.001"), Decimal("0.001"), Decimal("90000"), Decimal("5")),
+        MarketSpec(
+            f"BTC/{quote}",
+            "BTC",
+            quote,
+            Decimal("0.01"),
+            Decimal("0.00001"),
+            Decimal("0.00001"),
+            Decimal("9000"),
+            Decimal("5"),
+        ),
+        MarketSpec(
+            f"ETH/{quote}",
+            "ETH",
+            quote,
+            Decimal("0.01"),
+            Decimal("0.0001"),
+            Decimal("0.0001"),
+            Decimal("9000"),
+            Decimal("5"),
+        ),
+        MarketSpec(
+            f"SOL/{quote}",
+            "SOL",
+            quote,
+            Decimal("0.01"),
+            Decimal("0.001"),
+            Decimal("0.001"),
+            Decimal("90000"),
+            Decimal("5"),
+        ),
     ]
 
 
-def ladder(mid: str, step: str, qty: str, levels: int = 20) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+def ladder(
+    mid: str, step: str, qty: str, levels: int = 20
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """A symmetric book around `mid`: `levels` bids below and asks above, `step` apart, `qty` each."""
     m, s = Decimal(mid), Decimal(step)
     bids = [(str(m - s * (i + 1)), qty) for i in range(levels)]
@@ -49,7 +78,9 @@ def crypto_engine(
     }
     return Engine(
         crypto_markets(quote),
-        balances if balances is not None else {"BTC": "2", "ETH": "20", "SOL": "300", quote: "100000"},
+        balances
+        if balances is not None
+        else {"BTC": "2", "ETH": "20", "SOL": "300", quote: "100000"},
         books,
         taker_fee=Decimal(taker_fee),
         maker_fee=Decimal(maker_fee),
@@ -59,7 +90,18 @@ def crypto_engine(
 def equity_markets() -> list[MarketSpec]:
     """US ETFs in whole shares, priced in USD to the cent (Reg NMS tick for prices >= $1)."""
     return [
-        MarketSpec(f"{t}/USD", t, "USD", Decimal("0.01"), Decimal("1"), Decimal("1"), Decimal("1000000"), Decimal("0"), 0, 2)
+        MarketSpec(
+            f"{t}/USD",
+            t,
+            "USD",
+            Decimal("0.01"),
+            Decimal("1"),
+            Decimal("1"),
+            Decimal("1000000"),
+            Decimal("0"),
+            0,
+            2,
+        )
         for t in ("SPY", "QQQ", "AGG", "TLT")
     ]
 

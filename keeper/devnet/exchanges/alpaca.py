@@ -12,9 +12,9 @@ statuses. Matching, balances and faults live in `engine.py`; outside market hour
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Callable
 
 from keeper.devnet.exchanges.engine import (
     CANCELED,
@@ -48,7 +48,7 @@ _STATUS = {NEW: "new", PARTIALLY_FILLED: "partially_filled", FILLED: "filled", C
 
 
 def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def order_uuid(order_id: int) -> str:
@@ -69,15 +69,23 @@ class AlpacaFront:
         self.account_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"alpaca-account-{key_id}"))
 
     def is_authenticated(self, request: Request) -> bool:
-        return request.header("APCA-API-KEY-ID") is not None or request.header("APCA-API-SECRET-KEY") is not None
+        return (
+            request.header("APCA-API-KEY-ID") is not None
+            or request.header("APCA-API-SECRET-KEY") is not None
+        )
 
     def error(self, fault: Fault) -> Response:
         status, code, message = ERRORS.get(fault.reason, ERRORS["server_error"])
-        headers = {"Retry-After": str(fault.retry_after_s)} if fault.retry_after_s is not None else {}
+        headers = (
+            {"Retry-After": str(fault.retry_after_s)} if fault.retry_after_s is not None else {}
+        )
         return Response(status, {"code": code, "message": message}, headers)
 
     def route(self, request: Request) -> tuple[str, Callable[[], Response]]:
-        if (request.header("APCA-API-KEY-ID"), request.header("APCA-API-SECRET-KEY")) != (self.key_id, self.secret_key):
+        if (request.header("APCA-API-KEY-ID"), request.header("APCA-API-SECRET-KEY")) != (
+            self.key_id,
+            self.secret_key,
+        ):
             raise HttpError(_err("unauthorized"))
         path, method = request.path, request.method
         if method == "GET" and path == "/v2/account":
@@ -85,7 +93,9 @@ class AlpacaFront:
         if method == "GET" and path == "/v2/positions":
             return "account", self._positions
         if method == "GET" and path == "/v2/orders:by_client_order_id":
-            return "query", lambda: self._guard(lambda: self._by_client_id(request.query.get("client_order_id", "")))
+            return "query", lambda: self._guard(
+                lambda: self._by_client_id(request.query.get("client_order_id", ""))
+            )
         if method == "POST" and path == "/v2/orders":
             return "place", lambda: self._guard(lambda: self._new_order(request))
         if method == "GET" and path == "/v2/orders":
@@ -108,7 +118,13 @@ class AlpacaFront:
         try:
             return handler()
         except EngineReject as e:
-            if e.reason in ("filter_lot_size", "filter_price", "filter_notional", "missing_param", "bad_param"):
+            if e.reason in (
+                "filter_lot_size",
+                "filter_price",
+                "filter_notional",
+                "missing_param",
+                "bad_param",
+            ):
                 return _err("invalid", e.detail)
             return _err(e.reason if e.reason in ERRORS else "server_error", e.detail)
 
@@ -262,14 +278,26 @@ class AlpacaFront:
             tif = str(body.get("time_in_force", "day")).upper()
             price = Decimal(str(body["limit_price"])) if kind == "limit" else None
         except (KeyError, InvalidOperation, ValueError):
-            raise EngineReject("invalid", "symbol, qty, side, type, time_in_force, limit_price") from None
+            raise EngineReject(
+                "invalid", "symbol, qty, side, type, time_in_force, limit_price"
+            ) from None
         if kind != "limit" or price is None or side not in ("BUY", "SELL") or qty <= 0:
             raise EngineReject("invalid", "only limit orders with a positive qty are modelled")
         client_id = str(body.get("client_order_id") or uuid.uuid4())
         if any(o.client_id == client_id for o in self.engine.orders.values()):
-            raise EngineReject("duplicate_order", client_id)  # Alpaca: unique for the account's life
+            raise EngineReject(
+                "duplicate_order", client_id
+            )  # Alpaca: unique for the account's life
         try:
-            order = self.engine.place(m.symbol, side, qty, price, client_id, time_in_force=tif, reject_duplicate_open_id=False)
+            order = self.engine.place(
+                m.symbol,
+                side,
+                qty,
+                price,
+                client_id,
+                time_in_force=tif,
+                reject_duplicate_open_id=False,
+            )
         except EngineReject as e:
             if e.reason == "insufficient_balance" and side == "SELL":
                 raise EngineReject("insufficient_qty", e.detail) from None

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from typing import Callable
 from urllib.parse import parse_qsl
 
 from keeper.devnet.exchanges.engine import (
@@ -45,7 +45,11 @@ ERRORS: dict[str, tuple[int, int, str]] = {
     "filter_notional": (400, -1013, "Filter failure: NOTIONAL"),
     "bad_symbol": (400, -1121, "Invalid symbol."),
     "bad_param": (400, -1100, "Illegal characters found in a parameter."),
-    "missing_param": (400, -1102, "Mandatory parameter was not sent, was empty/null, or malformed."),
+    "missing_param": (
+        400,
+        -1102,
+        "Mandatory parameter was not sent, was empty/null, or malformed.",
+    ),
     "unknown_order": (400, -2011, "Unknown order sent."),
     "order_not_found": (400, -2013, "Order does not exist."),
     "timestamp": (400, -1021, "Timestamp for this request is outside of the recvWindow."),
@@ -53,10 +57,22 @@ ERRORS: dict[str, tuple[int, int, str]] = {
     "bad_signature": (400, -1022, "Signature for this request is not valid."),
     "bad_api_key_format": (401, -2014, "API-key format invalid."),
     "invalid_api_key": (401, -2015, "Invalid API-key, IP, or permissions for action."),
-    "rate_limit": (429, -1003, "Too many requests; current limit of IP(127.0.0.1) is 6000 requests per minute."),
-    "ip_banned": (418, -1003, "Way too many requests; IP(127.0.0.1) banned. Please use the websocket for live updates to avoid bans."),
+    "rate_limit": (
+        429,
+        -1003,
+        "Too many requests; current limit of IP(127.0.0.1) is 6000 requests per minute.",
+    ),
+    "ip_banned": (
+        418,
+        -1003,
+        "Way too many requests; IP(127.0.0.1) banned. Please use the websocket for live updates to avoid bans.",
+    ),
     "server_error": (500, -1000, "An unknown error occured while processing the request."),
-    "internal_error": (503, -1001, "Internal error; unable to process your request. Please try again."),
+    "internal_error": (
+        503,
+        -1001,
+        "Internal error; unable to process your request. Please try again.",
+    ),
     "maintenance": (503, -1001, "System is under maintenance."),
     "unknown_code": (400, -9999, "An error this server has no name for."),
 }
@@ -104,7 +120,10 @@ class BinanceFront:
             params = self._params(request)
         routes: dict[tuple[str, str], tuple[str, Callable[[dict[str, str]], Response]]] = {
             ("GET", f"{API}/ping"): ("market", lambda p: Response(200, {})),
-            ("GET", f"{API}/time"): ("market", lambda p: Response(200, {"serverTime": self.engine.clock_ms()})),
+            ("GET", f"{API}/time"): (
+                "market",
+                lambda p: Response(200, {"serverTime": self.engine.clock_ms()}),
+            ),
             ("GET", f"{API}/exchangeInfo"): ("market", self._exchange_info),
             ("GET", f"{API}/depth"): ("book", self._depth),
             ("GET", f"{API}/ticker/24hr"): ("ticker", self._ticker_24hr),
@@ -119,7 +138,9 @@ class BinanceFront:
             ("GET", f"{API}/myTrades"): ("trades", self._my_trades),
         }
         if key not in routes:
-            raise HttpError(Response(404, {"code": -1000, "msg": f"no route {request.method} {request.path}"}))
+            raise HttpError(
+                Response(404, {"code": -1000, "msg": f"no route {request.method} {request.path}"})
+            )
         op, handler = routes[key]
         return op, lambda: self._guard(handler, params)
 
@@ -128,7 +149,9 @@ class BinanceFront:
     @staticmethod
     def _params(request: Request) -> dict[str, str]:
         """Query wins over body when a parameter is in both (as Binance documents)."""
-        body = dict(parse_qsl(request.body.decode(), keep_blank_values=True)) if request.body else {}
+        body = (
+            dict(parse_qsl(request.body.decode(), keep_blank_values=True)) if request.body else {}
+        )
         return {**body, **request.query}
 
     def _verify_signed(self, request: Request) -> dict[str, str]:
@@ -158,7 +181,9 @@ class BinanceFront:
             raise HttpError(error_response("timestamp"))
         return params
 
-    def _guard(self, handler: Callable[[dict[str, str]], Response], params: dict[str, str]) -> Response:
+    def _guard(
+        self, handler: Callable[[dict[str, str]], Response], params: dict[str, str]
+    ) -> Response:
         try:
             return handler(params)
         except EngineReject as e:
@@ -173,8 +198,18 @@ class BinanceFront:
                 "timezone": "UTC",
                 "serverTime": self.engine.clock_ms(),
                 "rateLimits": [
-                    {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000},
-                    {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
+                    {
+                        "rateLimitType": "REQUEST_WEIGHT",
+                        "interval": "MINUTE",
+                        "intervalNum": 1,
+                        "limit": 6000,
+                    },
+                    {
+                        "rateLimitType": "ORDERS",
+                        "interval": "SECOND",
+                        "intervalNum": 10,
+                        "limit": 100,
+                    },
                 ],
                 "exchangeFilters": [],
                 "symbols": [_symbol_info(m) for m in self.engine.markets.values()],
@@ -204,7 +239,9 @@ class BinanceFront:
         if "symbol" in params:
             return [self._market(params)], True
         if "symbols" in params:
-            ids = [s.strip().strip('"') for s in params["symbols"].strip("[]").split(",") if s.strip()]
+            ids = [
+                s.strip().strip('"') for s in params["symbols"].strip("[]").split(",") if s.strip()
+            ]
             return [self.engine.market_by_venue_id(i) for i in ids], False
         return list(self.engine.markets.values()), False
 
@@ -288,7 +325,12 @@ class BinanceFront:
                 "takerCommission": bps,
                 "buyerCommission": 0,
                 "sellerCommission": 0,
-                "commissionRates": {"maker": rate, "taker": rate, "buyer": fmt(Decimal(0)), "seller": fmt(Decimal(0))},
+                "commissionRates": {
+                    "maker": rate,
+                    "taker": rate,
+                    "buyer": fmt(Decimal(0)),
+                    "seller": fmt(Decimal(0)),
+                },
                 "canTrade": True,
                 "canWithdraw": True,
                 "canDeposit": True,
@@ -356,7 +398,9 @@ class BinanceFront:
             ]
         return Response(200, body)
 
-    def _find(self, params: dict[str, str], *, for_cancel: bool) -> tuple[MarketSpec, int | None, str | None]:
+    def _find(
+        self, params: dict[str, str], *, for_cancel: bool
+    ) -> tuple[MarketSpec, int | None, str | None]:
         m = self._market(params)
         order_id = int(params["orderId"]) if params.get("orderId") else None
         client_id = params.get("origClientOrderId")
@@ -447,8 +491,18 @@ def _symbol_info(m: MarketSpec) -> dict[str, object]:
         "isSpotTradingAllowed": True,
         "isMarginTradingAllowed": False,
         "filters": [
-            {"filterType": "PRICE_FILTER", "minPrice": fmt(m.tick_size), "maxPrice": fmt(Decimal(1_000_000)), "tickSize": fmt(m.tick_size)},
-            {"filterType": "LOT_SIZE", "minQty": fmt(m.min_qty), "maxQty": fmt(m.max_qty), "stepSize": fmt(m.step_size)},
+            {
+                "filterType": "PRICE_FILTER",
+                "minPrice": fmt(m.tick_size),
+                "maxPrice": fmt(Decimal(1_000_000)),
+                "tickSize": fmt(m.tick_size),
+            },
+            {
+                "filterType": "LOT_SIZE",
+                "minQty": fmt(m.min_qty),
+                "maxQty": fmt(m.max_qty),
+                "stepSize": fmt(m.step_size),
+            },
             {
                 "filterType": "NOTIONAL",
                 "minNotional": fmt(m.min_notional),

@@ -17,9 +17,10 @@ import itertools
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_UP, Decimal
-from typing import Callable, Literal
+from typing import Literal
 
 Side = Literal["BUY", "SELL"]
 
@@ -191,13 +192,19 @@ class Engine:
         """Back to the state given at construction: balances, book, no orders, no faults."""
         balances, books = self._initial
         with self.lock:
-            self.free: dict[str, Decimal] = defaultdict(Decimal, {k: Decimal(v) for k, v in balances.items()})
+            self.free: dict[str, Decimal] = defaultdict(
+                Decimal, {k: Decimal(v) for k, v in balances.items()}
+            )
             self.locked: dict[str, Decimal] = defaultdict(Decimal)
             self.bids: dict[str, list[list[Decimal]]] = {}
             self.asks: dict[str, list[list[Decimal]]] = {}
             for symbol, (bids, asks) in books.items():
-                self.bids[symbol] = sorted(([Decimal(p), Decimal(q)] for p, q in bids), key=lambda l: -l[0])
-                self.asks[symbol] = sorted(([Decimal(p), Decimal(q)] for p, q in asks), key=lambda l: l[0])
+                self.bids[symbol] = sorted(
+                    ([Decimal(p), Decimal(q)] for p, q in bids), key=lambda level: -level[0]
+                )
+                self.asks[symbol] = sorted(
+                    ([Decimal(p), Decimal(q)] for p, q in asks), key=lambda level: level[0]
+                )
             self.orders: dict[int, Order] = {}
             self.trades: list[Trade] = []
             self._order_ids = itertools.count(1001)
@@ -231,9 +238,15 @@ class Engine:
         """free + locked per asset: the venue's view of what the account owns."""
         with self.lock:
             assets = set(self.free) | set(self.locked)
-            return {a: self.free[a] + self.locked[a] for a in assets if self.free[a] + self.locked[a] != 0}
+            return {
+                a: self.free[a] + self.locked[a]
+                for a in assets
+                if self.free[a] + self.locked[a] != 0
+            }
 
-    def book(self, symbol: str, depth: int = 100) -> tuple[list[list[Decimal]], list[list[Decimal]]]:
+    def book(
+        self, symbol: str, depth: int = 100
+    ) -> tuple[list[list[Decimal]], list[list[Decimal]]]:
         """(bids, asks), best first, market-maker liquidity plus our own resting orders."""
         self.market(symbol)
         with self.lock:
@@ -245,11 +258,17 @@ class Engine:
                     _add_level(side, o.price, o.remaining, descending=o.side == "BUY")
             return bids[:depth], asks[:depth]
 
-    def set_book(self, symbol: str, bids: list[tuple[str, str]], asks: list[tuple[str, str]]) -> None:
+    def set_book(
+        self, symbol: str, bids: list[tuple[str, str]], asks: list[tuple[str, str]]
+    ) -> None:
         """Replace the market-maker liquidity of `symbol` (tests move the market with this)."""
         with self.lock:
-            self.bids[symbol] = sorted(([Decimal(p), Decimal(q)] for p, q in bids), key=lambda l: -l[0])
-            self.asks[symbol] = sorted(([Decimal(p), Decimal(q)] for p, q in asks), key=lambda l: l[0])
+            self.bids[symbol] = sorted(
+                ([Decimal(p), Decimal(q)] for p, q in bids), key=lambda level: -level[0]
+            )
+            self.asks[symbol] = sorted(
+                ([Decimal(p), Decimal(q)] for p, q in asks), key=lambda level: level[0]
+            )
 
     # -- orders --------------------------------------------------------------------------------
 
@@ -279,14 +298,18 @@ class Engine:
             ):
                 raise EngineReject("duplicate_order", client_id)
             if side == "BUY":
-                fee_margin = max(self.taker_fee, self.maker_fee) if self.fees_in_quote else Decimal(0)
+                fee_margin = (
+                    max(self.taker_fee, self.maker_fee) if self.fees_in_quote else Decimal(0)
+                )
                 need = _q(qty * price * (1 + fee_margin), m.quote_precision, ROUND_UP)
                 asset = m.quote
             else:
                 need = qty
                 asset = m.base
             if self.free[asset] < need:
-                raise EngineReject("insufficient_balance", f"{asset}: need {need}, free {self.free[asset]}")
+                raise EngineReject(
+                    "insufficient_balance", f"{asset}: need {need}, free {self.free[asset]}"
+                )
             self.free[asset] -= need
             self.locked[asset] += need
             now = self.clock_ms()
@@ -311,7 +334,13 @@ class Engine:
                 self._finish(order, CANCELED)
             return order
 
-    def get(self, symbol: str | None = None, *, order_id: int | None = None, client_id: str | None = None) -> Order | None:
+    def get(
+        self,
+        symbol: str | None = None,
+        *,
+        order_id: int | None = None,
+        client_id: str | None = None,
+    ) -> Order | None:
         """The order with this id or client id (the most recent one for a reused client id)."""
         with self.lock:
             found: Order | None = None
@@ -326,19 +355,41 @@ class Engine:
                     found = o
             return found
 
-    def query(self, symbol: str | None = None, *, order_id: int | None = None, client_id: str | None = None) -> Order | None:
+    def query(
+        self,
+        symbol: str | None = None,
+        *,
+        order_id: int | None = None,
+        client_id: str | None = None,
+    ) -> Order | None:
         """`get`, and the market may fill some of a resting order first (`faults.fills_on_query`)."""
         with self.lock:
             order = self.get(symbol, order_id=order_id, client_id=client_id)
-            if order is not None and order.is_open and self.faults.fills_on_query and self.market_open:
+            if (
+                order is not None
+                and order.is_open
+                and self.faults.fills_on_query
+                and self.market_open
+            ):
                 self._maker_fill(order, self.faults.fills_on_query.popleft())
             return order
 
-    def cancel(self, symbol: str | None = None, *, order_id: int | None = None, client_id: str | None = None) -> Order:
+    def cancel(
+        self,
+        symbol: str | None = None,
+        *,
+        order_id: int | None = None,
+        client_id: str | None = None,
+    ) -> Order:
         """Cancel an open order. Raises `EngineReject("unknown_order")` if none is open."""
         with self.lock:
             order = self.get(symbol, order_id=order_id, client_id=client_id)
-            if order is not None and order.is_open and self.faults.fills_before_cancel and self.market_open:
+            if (
+                order is not None
+                and order.is_open
+                and self.faults.fills_before_cancel
+                and self.market_open
+            ):
                 self._maker_fill(order, self.faults.fills_before_cancel.popleft())
             if order is None or not order.is_open:
                 raise EngineReject("unknown_order", str(order_id or client_id))
@@ -347,11 +398,19 @@ class Engine:
 
     def open_orders(self, symbol: str | None = None) -> list[Order]:
         with self.lock:
-            return [o for o in self.orders.values() if o.is_open and (symbol is None or o.symbol == symbol)]
+            return [
+                o
+                for o in self.orders.values()
+                if o.is_open and (symbol is None or o.symbol == symbol)
+            ]
 
     def order_trades(self, symbol: str, order_id: int | None = None) -> list[Trade]:
         with self.lock:
-            return [t for t in self.trades if t.symbol == symbol and (order_id is None or t.order_id == order_id)]
+            return [
+                t
+                for t in self.trades
+                if t.symbol == symbol and (order_id is None or t.order_id == order_id)
+            ]
 
     def cross_resting(self, symbol: str, ratio: Decimal) -> None:
         """The market trades against our resting orders on `symbol`: each fills `ratio` of what remains."""
@@ -458,7 +517,9 @@ def _check_filters(m: MarketSpec, qty: Decimal, price: Decimal) -> None:
     if price <= 0 or price % m.tick_size != 0:
         raise EngineReject("filter_price", f"price {price} is not a multiple of tick {m.tick_size}")
     if qty < m.min_qty or qty > m.max_qty or qty % m.step_size != 0:
-        raise EngineReject("filter_lot_size", f"quantity {qty} (min {m.min_qty}, step {m.step_size})")
+        raise EngineReject(
+            "filter_lot_size", f"quantity {qty} (min {m.min_qty}, step {m.step_size})"
+        )
     if qty * price < m.min_notional:
         raise EngineReject("filter_notional", f"notional {qty * price} below {m.min_notional}")
 
@@ -473,13 +534,15 @@ def _q_step(value: Decimal, step: Decimal) -> Decimal:
     return (value / step).to_integral_value(rounding=ROUND_DOWN) * step
 
 
-def _add_level(levels: list[list[Decimal]], price: Decimal, qty: Decimal, *, descending: bool) -> None:
+def _add_level(
+    levels: list[list[Decimal]], price: Decimal, qty: Decimal, *, descending: bool
+) -> None:
     for level in levels:
         if level[0] == price:
             level[1] += qty
             return
     levels.append([price, qty])
-    levels.sort(key=lambda l: -l[0] if descending else l[0])
+    levels.sort(key=lambda level: -level[0] if descending else level[0])
 
 
 def fmt(value: Decimal, places: int = 8) -> str:

@@ -16,10 +16,11 @@ import logging
 import re
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 from keeper.devnet.exchanges.engine import Engine, Fault
@@ -146,7 +147,10 @@ class LocalServer:
         httpd.daemon_threads = True
         self._httpd = httpd
         self._thread = threading.Thread(
-            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, name=f"{self.name}-server", daemon=True
+            target=httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"{self.name}-server",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -255,7 +259,7 @@ def _make_handler(server: LocalServer) -> type[BaseHTTPRequestHandler]:
                 self.end_headers()
                 self.wfile.write(payload)
                 self.wfile.flush()
-            except (BrokenPipeError, ConnectionResetError, socket.timeout):
+            except (TimeoutError, BrokenPipeError, ConnectionResetError):
                 self.close_connection = True  # the client gave up first (a timeout we caused)
 
         def _drop(self) -> None:

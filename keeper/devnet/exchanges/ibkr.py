@@ -23,20 +23,33 @@ Matching, balances and faults live in `engine.py`.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Callable
 
-from keeper.devnet.exchanges.engine import CANCELED, FILLED, Engine, EngineReject, Fault, MarketSpec, Order
+from keeper.devnet.exchanges.engine import (
+    CANCELED,
+    FILLED,
+    Engine,
+    EngineReject,
+    Fault,
+    MarketSpec,
+    Order,
+)
 from keeper.devnet.exchanges.http import HttpError, LocalServer, Request, Response
 
 PREFIX = "/v1/api"
 
-_STATUS = {"NEW": "Submitted", "PARTIALLY_FILLED": "Submitted", FILLED: "Filled", CANCELED: "Cancelled"}
+_STATUS = {
+    "NEW": "Submitted",
+    "PARTIALLY_FILLED": "Submitted",
+    FILLED: "Filled",
+    CANCELED: "Cancelled",
+}
 
 
 def _yymmddhhmmss(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%y%m%d%H%M%S")
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%y%m%d%H%M%S")
 
 
 class IbkrFront:
@@ -51,15 +64,22 @@ class IbkrFront:
         self.ask_to_confirm: list[str] = []
         self._pending: dict[str, dict[str, object]] = {}
         self._warm: set[int] = set()
-        self.conids = {m.base: 100_001 + i for i, m in enumerate(sorted(engine.markets.values(), key=lambda m: m.base))}
+        self.conids = {
+            m.base: 100_001 + i
+            for i, m in enumerate(sorted(engine.markets.values(), key=lambda m: m.base))
+        }
 
     # -- FrontEnd protocol ---------------------------------------------------------------------
 
     def is_authenticated(self, request: Request) -> bool:
-        return request.path.startswith(f"{PREFIX}/iserver/account") or request.path.startswith(f"{PREFIX}/portfolio")
+        return request.path.startswith(f"{PREFIX}/iserver/account") or request.path.startswith(
+            f"{PREFIX}/portfolio"
+        )
 
     def error(self, fault: Fault) -> Response:
-        headers = {"Retry-After": str(fault.retry_after_s)} if fault.retry_after_s is not None else {}
+        headers = (
+            {"Retry-After": str(fault.retry_after_s)} if fault.retry_after_s is not None else {}
+        )
         if fault.status == 429:
             return Response(429, {"error": "Too many requests"}, headers)
         return Response(fault.status, {"error": fault.reason, "statusCode": fault.status}, headers)
@@ -67,7 +87,7 @@ class IbkrFront:
     def route(self, request: Request) -> tuple[str, Callable[[], Response]]:
         if not request.path.startswith(PREFIX):
             raise HttpError(Response(404, {"error": "not found"}))
-        path = request.path[len(PREFIX):]
+        path = request.path[len(PREFIX) :]
         method = request.method
         if path == "/iserver/auth/status":
             return "session", self._auth_status
@@ -96,11 +116,21 @@ class IbkrFront:
             return "query", self._orders
         if path == "/iserver/account/trades":
             return "trades", self._trades
-        if len(parts) == 4 and parts[:2] == ["iserver", "account"] and parts[3] == "orders" and method == "POST":
+        if (
+            len(parts) == 4
+            and parts[:2] == ["iserver", "account"]
+            and parts[3] == "orders"
+            and method == "POST"
+        ):
             return "place", lambda: self._guard(lambda: self._place(parts[2], request))
         if len(parts) == 3 and parts[:2] == ["iserver", "reply"] and method == "POST":
             return "place", lambda: self._guard(lambda: self._reply(parts[2], request))
-        if len(parts) == 5 and parts[:2] == ["iserver", "account"] and parts[3] == "order" and method == "DELETE":
+        if (
+            len(parts) == 5
+            and parts[:2] == ["iserver", "account"]
+            and parts[3] == "order"
+            and method == "DELETE"
+        ):
             return "cancel", lambda: self._cancel(parts[2], parts[4])
         raise HttpError(Response(404, {"error": f"no route {method} {path}"}))
 
@@ -125,15 +155,29 @@ class IbkrFront:
         if self.session == "logged_out":
             return Response(401, {"error": "not authenticated", "statusCode": 401})
         self.session = "authenticated"
-        return Response(200, {"passed": True, "authenticated": True, "connected": True, "competing": False})
+        return Response(
+            200, {"passed": True, "authenticated": True, "connected": True, "competing": False}
+        )
 
     def _tickle(self) -> Response:
         status = self._auth_status().body
-        return Response(200, {"session": uuid.uuid4().hex, "ssoExpires": 540_000, "collission": False, "userId": 1, "iserver": {"authStatus": status}})
+        return Response(
+            200,
+            {
+                "session": uuid.uuid4().hex,
+                "ssoExpires": 540_000,
+                "collission": False,
+                "userId": 1,
+                "iserver": {"authStatus": status},
+            },
+        )
 
     def _accounts(self) -> Response:
         self.accounts_queried = True
-        return Response(200, {"accounts": [self.account_id], "selectedAccount": self.account_id, "isPaper": True})
+        return Response(
+            200,
+            {"accounts": [self.account_id], "selectedAccount": self.account_id, "isPaper": True},
+        )
 
     def _portfolio_accounts(self) -> Response:
         return Response(
@@ -190,7 +234,12 @@ class IbkrFront:
         for raw in [c for c in conids.split(",") if c]:
             conid = int(raw)
             m = self._market_by_conid(conid)
-            row: dict[str, object] = {"conid": conid, "conidEx": str(conid), "server_id": "q0", "_updated": self.engine.clock_ms()}
+            row: dict[str, object] = {
+                "conid": conid,
+                "conidEx": str(conid),
+                "server_id": "q0",
+                "_updated": self.engine.clock_ms(),
+            }
             if conid in self._warm:
                 bids, asks = self.engine.book(m.symbol, 1)
                 if bids:
@@ -216,7 +265,9 @@ class IbkrFront:
                 )
                 return Response(200, [{"error": message}])
             if e.reason == "duplicate_order":
-                return Response(200, [{"error": f"Local order ID={e.detail} is already registered."}])
+                return Response(
+                    200, [{"error": f"Local order ID={e.detail} is already registered."}]
+                )
             return Response(400, {"error": f"{e.reason}: {e.detail}", "statusCode": 400})
 
     def _check_account(self, account: str) -> None:
@@ -245,18 +296,38 @@ class IbkrFront:
         cid = str(ticket.get("cOID") or uuid.uuid4().hex)
         if any(o.client_id == cid for o in self.engine.orders.values()):
             raise EngineReject("duplicate_order", cid)
-        staged = {"symbol": m.symbol, "side": side, "qty": qty, "price": price, "tif": tif, "cid": cid}
+        staged = {
+            "symbol": m.symbol,
+            "side": side,
+            "qty": qty,
+            "price": price,
+            "tif": tif,
+            "cid": cid,
+        }
         if self.ask_to_confirm:
             reply_id = str(uuid.uuid4())
             self._pending[reply_id] = staged
             text = f'The following order "{side} {qty} {m.base} ARCA @ {price}" price exceeds \nthe Percentage constraint of 3%.\nAre you sure you want to submit this order?'
-            return Response(200, [{"id": reply_id, "message": [text], "isSuppressed": False, "messageIds": list(self.ask_to_confirm)}])
+            return Response(
+                200,
+                [
+                    {
+                        "id": reply_id,
+                        "message": [text],
+                        "isSuppressed": False,
+                        "messageIds": list(self.ask_to_confirm),
+                    }
+                ],
+            )
         return self._submit(staged)
 
     def _reply(self, reply_id: str, request: Request) -> Response:
         staged = self._pending.pop(reply_id, None)
         if staged is None:
-            return Response(400, {"error": f"reply id {reply_id} not found or already answered", "statusCode": 400})
+            return Response(
+                400,
+                {"error": f"reply id {reply_id} not found or already answered", "statusCode": 400},
+            )
         if not (request.json() or {}).get("confirmed"):
             return Response(200, [{"error": "Order not confirmed"}])
         return self._submit(staged)
@@ -272,7 +343,9 @@ class IbkrFront:
             reject_duplicate_open_id=False,
         )
         status = "PreSubmitted" if not self.engine.market_open else _STATUS[order.status]
-        return Response(200, [{"order_id": str(order.order_id), "order_status": status, "encrypt_message": "1"}])
+        return Response(
+            200, [{"order_id": str(order.order_id), "order_status": status, "encrypt_message": "1"}]
+        )
 
     def _order_json(self, o: Order) -> dict[str, object]:
         m = self.engine.markets[o.symbol]
@@ -319,8 +392,16 @@ class IbkrFront:
             return Response(400, {"error": "Please query /accounts first", "statusCode": 400})
         for o in list(self.engine.orders.values()):
             if o.is_open:
-                self.engine.query(order_id=o.order_id)  # the market may trade against resting orders
-        return Response(200, {"orders": [self._order_json(o) for o in self.engine.orders.values()], "snapshot": True})
+                self.engine.query(
+                    order_id=o.order_id
+                )  # the market may trade against resting orders
+        return Response(
+            200,
+            {
+                "orders": [self._order_json(o) for o in self.engine.orders.values()],
+                "snapshot": True,
+            },
+        )
 
     def _trades(self) -> Response:
         out = []
@@ -335,7 +416,9 @@ class IbkrFront:
                         "supports_tax_opt": "1",
                         "side": "B" if o.side == "BUY" else "S",
                         "order_description": f"{'Bot' if o.side == 'BUY' else 'Sold'} {t.qty:f} @ {t.price:f} on ARCA",
-                        "trade_time": datetime.fromtimestamp(t.time_ms / 1000, tz=timezone.utc).strftime("%Y%m%d-%H:%M:%S"),
+                        "trade_time": datetime.fromtimestamp(t.time_ms / 1000, tz=UTC).strftime(
+                            "%Y%m%d-%H:%M:%S"
+                        ),
                         "trade_time_r": t.time_ms,
                         "size": t.qty,
                         "price": f"{t.price:f}",
@@ -362,13 +445,23 @@ class IbkrFront:
 
     def _cancel(self, account: str, order_id: str) -> Response:
         if account != self.account_id:
-            return Response(400, {"error": f"account {account} is not this session's", "statusCode": 400})
+            return Response(
+                400, {"error": f"account {account} is not this session's", "statusCode": 400}
+            )
         try:
             order = self.engine.cancel(order_id=int(order_id))
         except (EngineReject, ValueError):
             return Response(200, {"error": f"OrderID {order_id} doesn't exist or is not active"})
         m = self.engine.markets[order.symbol]
-        return Response(200, {"msg": "Request was submitted", "order_id": order.order_id, "conid": self.conids[m.base], "account": account})
+        return Response(
+            200,
+            {
+                "msg": "Request was submitted",
+                "order_id": order.order_id,
+                "conid": self.conids[m.base],
+                "account": account,
+            },
+        )
 
     # -- portfolio -----------------------------------------------------------------------------
 

@@ -15,11 +15,19 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Callable
 
-from keeper.devnet.exchanges.engine import CANCELED, FILLED, Engine, EngineReject, Fault, MarketSpec, Order
+from keeper.devnet.exchanges.engine import (
+    CANCELED,
+    FILLED,
+    Engine,
+    EngineReject,
+    Fault,
+    MarketSpec,
+    Order,
+)
 from keeper.devnet.exchanges.http import HttpError, LocalServer, Request, Response
 
 API = "/api/v5"
@@ -30,10 +38,18 @@ ERRORS: dict[str, tuple[int, str, str]] = {
     "duplicate_order": (200, "51016", "Duplicated client order ID"),
     "filter_lot_size": (200, "51121", "Order quantity must be a multiple of the lot size."),
     "filter_price": (200, "51006", "Order price is not within the price limit."),
-    "filter_notional": (200, "51020", "Order amount should be greater than the min available amount."),
+    "filter_notional": (
+        200,
+        "51020",
+        "Order amount should be greater than the min available amount.",
+    ),
     "bad_symbol": (200, "51001", "Instrument ID does not exist."),
     "order_not_found": (200, "51603", "Order does not exist"),
-    "unknown_order": (200, "51400", "Order cancellation failed as the order has been filled, canceled or does not exist."),
+    "unknown_order": (
+        200,
+        "51400",
+        "Order cancellation failed as the order has been filled, canceled or does not exist.",
+    ),
     "missing_param": (400, "50014", "Parameter is required."),
     "bad_param": (400, "51000", "Parameter error"),
     "timestamp": (401, "50102", "Timestamp request expired"),
@@ -49,9 +65,21 @@ ERRORS: dict[str, tuple[int, str, str]] = {
 }
 
 # Per-order failures come back inside data[] with code "1", as OKX answers them.
-ORDER_LEVEL = {"insufficient_balance", "duplicate_order", "filter_lot_size", "filter_price", "filter_notional", "unknown_order"}
+ORDER_LEVEL = {
+    "insufficient_balance",
+    "duplicate_order",
+    "filter_lot_size",
+    "filter_price",
+    "filter_notional",
+    "unknown_order",
+}
 
-_STATE = {"NEW": "live", "PARTIALLY_FILLED": "partially_filled", FILLED: "filled", CANCELED: "canceled"}
+_STATE = {
+    "NEW": "live",
+    "PARTIALLY_FILLED": "partially_filled",
+    FILLED: "filled",
+    CANCELED: "canceled",
+}
 
 
 def _s(value: Decimal) -> str:
@@ -75,20 +103,35 @@ class OkxFront:
     # -- FrontEnd protocol ---------------------------------------------------------------------
 
     def is_authenticated(self, request: Request) -> bool:
-        return request.header("OK-ACCESS-KEY") is not None or request.header("OK-ACCESS-SIGN") is not None
+        return (
+            request.header("OK-ACCESS-KEY") is not None
+            or request.header("OK-ACCESS-SIGN") is not None
+        )
 
     def error(self, fault: Fault) -> Response:
         if fault.reason == "bad_gateway":
             return Response(502, "<html><body>502 Bad Gateway</body></html>")
-        return _err(fault.reason if fault.reason in ERRORS else "server_error", retry_after_s=fault.retry_after_s)
+        return _err(
+            fault.reason if fault.reason in ERRORS else "server_error",
+            retry_after_s=fault.retry_after_s,
+        )
 
     def route(self, request: Request) -> tuple[str, Callable[[], Response]]:
         path, method = request.path, request.method
         public: dict[tuple[str, str], tuple[str, Callable[[], Response]]] = {
-            ("GET", f"{API}/public/time"): ("market", lambda: _ok([{"ts": str(self.engine.clock_ms())}])),
+            ("GET", f"{API}/public/time"): (
+                "market",
+                lambda: _ok([{"ts": str(self.engine.clock_ms())}]),
+            ),
             ("GET", f"{API}/public/instruments"): ("market", lambda: self._instruments(request)),
-            ("GET", f"{API}/market/books"): ("book", lambda: self._guard(lambda: self._books(request))),
-            ("GET", f"{API}/market/ticker"): ("ticker", lambda: self._guard(lambda: self._ticker(request))),
+            ("GET", f"{API}/market/books"): (
+                "book",
+                lambda: self._guard(lambda: self._books(request)),
+            ),
+            ("GET", f"{API}/market/ticker"): (
+                "ticker",
+                lambda: self._guard(lambda: self._ticker(request)),
+            ),
         }
         if (method, path) in public:
             return public[(method, path)]
@@ -96,16 +139,36 @@ class OkxFront:
         private: dict[tuple[str, str], tuple[str, Callable[[], Response]]] = {
             ("GET", f"{API}/asset/currencies"): ("market", self._currencies),
             ("GET", f"{API}/account/balance"): ("account", self._balance),
-            ("POST", f"{API}/trade/order"): ("place", lambda: self._guard(lambda: self._place_one(request.json() or {}))),
-            ("POST", f"{API}/trade/batch-orders"): ("place", lambda: self._guard(lambda: self._place_batch(request))),
-            ("GET", f"{API}/trade/order"): ("query", lambda: self._guard(lambda: self._order(request))),
-            ("POST", f"{API}/trade/cancel-order"): ("cancel", lambda: self._guard(lambda: self._cancel(request))),
+            ("POST", f"{API}/trade/order"): (
+                "place",
+                lambda: self._guard(lambda: self._place_one(request.json() or {})),
+            ),
+            ("POST", f"{API}/trade/batch-orders"): (
+                "place",
+                lambda: self._guard(lambda: self._place_batch(request)),
+            ),
+            ("GET", f"{API}/trade/order"): (
+                "query",
+                lambda: self._guard(lambda: self._order(request)),
+            ),
+            ("POST", f"{API}/trade/cancel-order"): (
+                "cancel",
+                lambda: self._guard(lambda: self._cancel(request)),
+            ),
             ("GET", f"{API}/trade/orders-pending"): ("open_orders", self._pending),
-            ("GET", f"{API}/trade/fills"): ("trades", lambda: self._guard(lambda: self._fills(request))),
-            ("GET", f"{API}/trade/fills-history"): ("trades", lambda: self._guard(lambda: self._fills(request))),
+            ("GET", f"{API}/trade/fills"): (
+                "trades",
+                lambda: self._guard(lambda: self._fills(request)),
+            ),
+            ("GET", f"{API}/trade/fills-history"): (
+                "trades",
+                lambda: self._guard(lambda: self._fills(request)),
+            ),
         }
         if (method, path) not in private:
-            raise HttpError(Response(404, {"code": "404", "msg": f"no route {method} {path}", "data": []}))
+            raise HttpError(
+                Response(404, {"code": "404", "msg": f"no route {method} {path}", "data": []})
+            )
         return private[(method, path)]
 
     # -- security ------------------------------------------------------------------------------
@@ -121,14 +184,16 @@ class OkxFront:
             raise HttpError(_err("bad_passphrase"))
         stamp = request.header("OK-ACCESS-TIMESTAMP") or ""
         try:
-            sent = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+            sent = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
         except ValueError:
             raise HttpError(_err("timestamp")) from None
         if abs(self.engine.clock_ms() - int(sent.timestamp() * 1000)) > 30_000:
             raise HttpError(_err("timestamp"))
         target = request.path + (f"?{request.raw_query}" if request.raw_query else "")
         prehash = stamp + request.method + target + request.body.decode()
-        expected = base64.b64encode(hmac.new(secret.encode(), prehash.encode(), hashlib.sha256).digest()).decode()
+        expected = base64.b64encode(
+            hmac.new(secret.encode(), prehash.encode(), hashlib.sha256).digest()
+        ).decode()
         if not hmac.compare_digest(expected, request.header("OK-ACCESS-SIGN") or ""):
             raise HttpError(_err("bad_signature"))
 
@@ -233,7 +298,10 @@ class OkxFront:
     # -- private -------------------------------------------------------------------------------
 
     def _currencies(self) -> Response:
-        assets = sorted({m.base for m in self.engine.markets.values()} | {m.quote for m in self.engine.markets.values()})
+        assets = sorted(
+            {m.base for m in self.engine.markets.values()}
+            | {m.quote for m in self.engine.markets.values()}
+        )
         return _ok(
             [
                 {
@@ -296,7 +364,20 @@ class OkxFront:
             for asset, (free, locked) in self.engine.balances().items()
             if free or locked
         ]
-        return _ok([{"uTime": now, "totalEq": "", "isoEq": "0", "adjEq": "", "ordFroz": "", "imr": "", "mmr": "", "details": details}])
+        return _ok(
+            [
+                {
+                    "uTime": now,
+                    "totalEq": "",
+                    "isoEq": "0",
+                    "adjEq": "",
+                    "ordFroz": "",
+                    "imr": "",
+                    "mmr": "",
+                    "details": details,
+                }
+            ]
+        )
 
     def _place_batch(self, request: Request) -> Response:
         """POST /trade/batch-orders (what ccxt uses): a JSON array; per-order results in data[]."""
@@ -308,7 +389,10 @@ class OkxFront:
         failed = sum(1 for row in data if row.get("sCode") != "0")
         code = "0" if failed == 0 else ("1" if failed == len(data) else "2")
         now = str(self.engine.clock_ms())
-        return Response(200, {"code": code, "msg": "", "data": data, "inTime": now + "000", "outTime": now + "500"})
+        return Response(
+            200,
+            {"code": code, "msg": "", "data": data, "inTime": now + "000", "outTime": now + "500"},
+        )
 
     def _place_one(self, body: dict) -> Response:
         m = self._market(body.get("instId"))
@@ -321,11 +405,22 @@ class OkxFront:
             return _err("missing_param")
         cid = str(body.get("clOrdId") or "")
         try:
-            order = self.engine.place(m.symbol, side, qty, price, cid or f"auto{len(self.engine.orders)}")  # type: ignore[arg-type]
+            order = self.engine.place(
+                m.symbol, side, qty, price, cid or f"auto{len(self.engine.orders)}"
+            )  # type: ignore[arg-type]
         except EngineReject as e:
             if e.reason in ORDER_LEVEL:
                 _, code, msg = ERRORS[e.reason]
-                return Response(200, {"code": "1", "msg": "", "data": [{"clOrdId": cid, "ordId": "", "sCode": code, "sMsg": msg, "tag": ""}]})
+                return Response(
+                    200,
+                    {
+                        "code": "1",
+                        "msg": "",
+                        "data": [
+                            {"clOrdId": cid, "ordId": "", "sCode": code, "sMsg": msg, "tag": ""}
+                        ],
+                    },
+                )
             raise
         now = str(self.engine.clock_ms())
         return Response(
@@ -333,7 +428,16 @@ class OkxFront:
             {
                 "code": "0",
                 "msg": "",
-                "data": [{"clOrdId": cid, "ordId": str(order.order_id), "sCode": "0", "sMsg": "Order placed", "tag": str(body.get("tag", "")), "ts": now}],
+                "data": [
+                    {
+                        "clOrdId": cid,
+                        "ordId": str(order.order_id),
+                        "sCode": "0",
+                        "sMsg": "Order placed",
+                        "tag": str(body.get("tag", "")),
+                        "ts": now,
+                    }
+                ],
                 "inTime": now + "000",
                 "outTime": now + "500",
             },
@@ -352,7 +456,9 @@ class OkxFront:
     def _order_json(self, o: Order) -> dict[str, str]:
         m = self.engine.markets[o.symbol]
         fee = sum((t.commission for t in o.trades), Decimal(0))
-        fee_ccy = o.trades[0].commission_asset if o.trades else (m.base if o.side == "BUY" else m.quote)
+        fee_ccy = (
+            o.trades[0].commission_asset if o.trades else (m.base if o.side == "BUY" else m.quote)
+        )
         average = (o.cum_quote / o.executed) if o.executed else None
         last = o.trades[-1] if o.trades else None
         return {
@@ -416,8 +522,24 @@ class OkxFront:
                 order = self.engine.cancel(m.symbol, client_id=body.get("clOrdId"))
         except EngineReject:
             _, code, msg = ERRORS["unknown_order"]
-            return Response(200, {"code": "1", "msg": "", "data": [{"clOrdId": body.get("clOrdId", ""), "ordId": body.get("ordId", ""), "sCode": code, "sMsg": msg}]})
-        return _ok([{"clOrdId": order.client_id, "ordId": str(order.order_id), "sCode": "0", "sMsg": ""}])
+            return Response(
+                200,
+                {
+                    "code": "1",
+                    "msg": "",
+                    "data": [
+                        {
+                            "clOrdId": body.get("clOrdId", ""),
+                            "ordId": body.get("ordId", ""),
+                            "sCode": code,
+                            "sMsg": msg,
+                        }
+                    ],
+                },
+            )
+        return _ok(
+            [{"clOrdId": order.client_id, "ordId": str(order.order_id), "sCode": "0", "sMsg": ""}]
+        )
 
     def _pending(self) -> Response:
         return _ok([self._order_json(o) for o in self.engine.open_orders()])

@@ -19,7 +19,6 @@ from typing import Any
 from keeper import secrets
 from keeper.errors import ConfigError, ExecutionReverted, KeeperError, NotAvailable, ReconcileError
 from keeper.venues.brokers.http import BrokerHttp, HttpStatus
-from keeper.venues.ccxt_errors import Op
 from keeper.venues.hours import MarketHours
 from keeper.venues.types import (
     ZERO,
@@ -28,6 +27,7 @@ from keeper.venues.types import (
     Fee,
     Fill,
     MarketRules,
+    Op,
     OrderRequest,
     OrderState,
     OrderStatus,
@@ -65,7 +65,9 @@ def _classify(status: int, body: Any, op: Op, line: str) -> KeeperError | None:
     if status == 403 and code == 40310000:
         return ExecutionReverted(line, reason=message or "insufficient buying power")
     if status == 403:
-        return ConfigError(f"{line} (the key lacks trading permission, or the account is restricted)")
+        return ConfigError(
+            f"{line} (the key lacks trading permission, or the account is restricted)"
+        )
     if status == 422 and "client_order_id must be unique" in message:
         return ReconcileError(line)  # an order with our id exists: look it up
     if status == 422 and op is Op.PLACE:
@@ -98,12 +100,26 @@ class AlpacaVenue:
         # Every Alpaca endpoint, quotes included, needs the keys: without them the venue is
         # read-only in the strict sense (dry run): it refuses every call before sending it.
         self.read_only = not (key_id and secret_key)
-        headers = {} if self.read_only else {"APCA-API-KEY-ID": str(key_id), "APCA-API-SECRET-KEY": str(secret_key)}
-        self._trading = BrokerHttp(name, base_url, headers=headers, timeout_s=timeout_s, classify=_classify)
-        self._data = BrokerHttp(name, data_url, headers=headers, timeout_s=timeout_s, classify=_classify)
+        headers = (
+            {}
+            if self.read_only
+            else {"APCA-API-KEY-ID": str(key_id), "APCA-API-SECRET-KEY": str(secret_key)}
+        )
+        self._trading = BrokerHttp(
+            name, base_url, headers=headers, timeout_s=timeout_s, classify=_classify
+        )
+        self._data = BrokerHttp(
+            name, data_url, headers=headers, timeout_s=timeout_s, classify=_classify
+        )
 
     @classmethod
-    def from_env(cls, *, key_var: str = "APCA_API_KEY_ID", secret_var: str = "APCA_API_SECRET_KEY", **kwargs: Any) -> AlpacaVenue:
+    def from_env(
+        cls,
+        *,
+        key_var: str = "APCA_API_KEY_ID",
+        secret_var: str = "APCA_API_SECRET_KEY",
+        **kwargs: Any,
+    ) -> AlpacaVenue:
         purpose = f"venue {kwargs.get('name', 'alpaca')}"
         key_id = secrets.from_env(key_var, purpose=purpose)
         secret_key = secrets.from_env(secret_var, purpose=purpose)
@@ -112,7 +128,9 @@ class AlpacaVenue:
 
     def _require_keys(self) -> None:
         if self.read_only:
-            raise NotAvailable(f"{self.name}: every Alpaca call needs the API keys; this venue is read-only (dry run)")
+            raise NotAvailable(
+                f"{self.name}: every Alpaca call needs the API keys; this venue is read-only (dry run)"
+            )
 
     async def close(self) -> None:
         await self._trading.close()
@@ -139,7 +157,9 @@ class AlpacaVenue:
 
     async def book(self, symbol: str, depth: int = 1) -> Book:
         self._require_keys()
-        body = await self._data.request("GET", f"/v2/stocks/{symbol}/quotes/latest", op=Op.READ, what=f"quote {symbol}")
+        body = await self._data.request(
+            "GET", f"/v2/stocks/{symbol}/quotes/latest", op=Op.READ, what=f"quote {symbol}"
+        )
         q = body.get("quote") or {}
         bids = ((Decimal(q["bp"]), Decimal(q.get("bs", 0))),) if q.get("bp") else ()
         asks = ((Decimal(q["ap"]), Decimal(q.get("as", 0))),) if q.get("ap") else ()
@@ -148,9 +168,13 @@ class AlpacaVenue:
     async def balances(self) -> list[Balance]:
         self._require_keys()
         account = await self._trading.request("GET", "/v2/account", op=Op.READ, what="account")
-        positions = await self._trading.request("GET", "/v2/positions", op=Op.READ, what="positions")
+        positions = await self._trading.request(
+            "GET", "/v2/positions", op=Op.READ, what="positions"
+        )
         cash = Decimal(account["cash"])
-        buying_power = Decimal(account.get("non_marginable_buying_power") or account["buying_power"])
+        buying_power = Decimal(
+            account.get("non_marginable_buying_power") or account["buying_power"]
+        )
         free_cash = min(cash, buying_power)
         out = [Balance(self.name, "USD", free_cash, cash - free_cash)]
         for p in positions:
@@ -161,11 +185,17 @@ class AlpacaVenue:
 
     async def positions(self) -> list[Position]:
         self._require_keys()
-        positions = await self._trading.request("GET", "/v2/positions", op=Op.READ, what="positions")
+        positions = await self._trading.request(
+            "GET", "/v2/positions", op=Op.READ, what="positions"
+        )
         account = await self._trading.request("GET", "/v2/account", op=Op.READ, what="account")
         out = [Position(self.name, "USD", Decimal(account["cash"]), Decimal(1), "USD")]
         for p in positions:
-            out.append(Position(self.name, p["symbol"], Decimal(p["qty"]), Decimal(p["current_price"]), "USD"))
+            out.append(
+                Position(
+                    self.name, p["symbol"], Decimal(p["qty"]), Decimal(p["current_price"]), "USD"
+                )
+            )
         return out
 
     # -- orders --------------------------------------------------------------------------------
@@ -182,7 +212,11 @@ class AlpacaVenue:
             "client_order_id": req.client_id,
         }
         raw = await self._trading.request(
-            "POST", "/v2/orders", op=Op.PLACE, what=f"place {req.side} {req.amount} {req.symbol} ({req.client_id})", body=body
+            "POST",
+            "/v2/orders",
+            op=Op.PLACE,
+            what=f"place {req.side} {req.amount} {req.symbol} ({req.client_id})",
+            body=body,
         )
         return self._status(raw)
 
@@ -201,20 +235,28 @@ class AlpacaVenue:
             return None
         return self._status(raw)
 
-    async def cancel(self, symbol: str, client_id: str, venue_order_id: str | None) -> OrderStatus | None:
+    async def cancel(
+        self, symbol: str, client_id: str, venue_order_id: str | None
+    ) -> OrderStatus | None:
         self._require_keys()
         if venue_order_id is None:
             found = await self.lookup(symbol, client_id)
             if found is None:
                 raise ReconcileError(f"{self.name}: cannot cancel {client_id}: not found")
             venue_order_id = found.venue_order_id
-        await self._trading.request("DELETE", f"/v2/orders/{venue_order_id}", op=Op.CANCEL, what=f"cancel {client_id}")
+        await self._trading.request(
+            "DELETE", f"/v2/orders/{venue_order_id}", op=Op.CANCEL, what=f"cancel {client_id}"
+        )
         return None  # 204: accepted; the final state (with any last fills) is read back by lookup
 
     async def fills(self, symbol: str, venue_order_id: str, client_id: str = "") -> list[Fill]:
         self._require_keys()
         rows = await self._trading.request(
-            "GET", "/v2/account/activities/FILL", op=Op.READ, what=f"fills of {venue_order_id}", params={"order_id": venue_order_id}
+            "GET",
+            "/v2/account/activities/FILL",
+            op=Op.READ,
+            what=f"fills of {venue_order_id}",
+            params={"order_id": venue_order_id},
         )
         out = []
         for r in rows or []:

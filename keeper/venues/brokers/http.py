@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 
 from keeper.errors import ConfigError, KeeperError, ReconcileError, TemporaryError
 from keeper.secrets import redact
-from keeper.venues.ccxt_errors import Op
 from keeper.venues.retry import RateLimited
+from keeper.venues.types import Op
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,9 @@ class BrokerHttp:
         self.venue = venue
         self.base_url = base_url.rstrip("/")
         self.classify = classify
-        self._client = httpx.AsyncClient(base_url=self.base_url, headers=headers or {}, timeout=timeout_s, verify=verify)
+        self._client = httpx.AsyncClient(
+            base_url=self.base_url, headers=headers or {}, timeout=timeout_s, verify=verify
+        )
 
     async def close(self) -> None:
         await self._client.aclose()
@@ -84,7 +87,9 @@ class BrokerHttp:
             content = json.dumps(body, default=_decimal_as_str)
             headers = {"Content-Type": "application/json"}
         try:
-            response = await self._client.request(method, path, params=params, content=content, headers=headers)
+            response = await self._client.request(
+                method, path, params=params, content=content, headers=headers
+            )
         except httpx.TimeoutException as e:
             raise _unknown(op, f"{line}: timed out ({type(e).__name__})") from e
         except httpx.TransportError as e:
@@ -108,7 +113,9 @@ class BrokerHttp:
             if error is not None:
                 raise error
         if status == 401:
-            raise ConfigError(f"{line}: HTTP 401 {detail} (check the API key and secret in the environment)")
+            raise ConfigError(
+                f"{line}: HTTP 401 {detail} (check the API key and secret in the environment)"
+            )
         raise ConfigError(f"{line}: HTTP {status} {detail}")
 
 

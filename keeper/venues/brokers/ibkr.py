@@ -27,7 +27,6 @@ from urllib.parse import urlsplit
 
 from keeper.errors import ConfigError, ExecutionReverted, KeeperError, NotAvailable, ReconcileError
 from keeper.venues.brokers.http import BrokerHttp
-from keeper.venues.ccxt_errors import Op
 from keeper.venues.hours import MarketHours
 from keeper.venues.types import (
     ZERO,
@@ -36,6 +35,7 @@ from keeper.venues.types import (
     Fee,
     Fill,
     MarketRules,
+    Op,
     OrderRequest,
     OrderState,
     OrderStatus,
@@ -60,7 +60,9 @@ def _classify(status: int, body: Any, op: Op, line: str) -> KeeperError | None:
     if status in (400, 404) and op is Op.CANCEL:
         return ReconcileError(line)
     if status == 400 and op is Op.PLACE:
-        return ExecutionReverted(line, reason=str(body.get("error") if isinstance(body, dict) else body))
+        return ExecutionReverted(
+            line, reason=str(body.get("error") if isinstance(body, dict) else body)
+        )
     return None
 
 
@@ -100,7 +102,14 @@ class IbkrVenue:
         self._sleep = sleep
         self._ready = False
         self.read_only = read_only
-        self._http = BrokerHttp(name, base_url, headers={"User-Agent": "keeper"}, timeout_s=timeout_s, verify=verify_tls, classify=_classify)
+        self._http = BrokerHttp(
+            name,
+            base_url,
+            headers={"User-Agent": "keeper"},
+            timeout_s=timeout_s,
+            verify=verify_tls,
+            classify=_classify,
+        )
 
     async def close(self) -> None:
         await self._http.close()
@@ -116,38 +125,66 @@ class IbkrVenue:
     async def session(self) -> str:
         """Make sure the gateway has a brokerage session and an account; return the account id."""
         if self.read_only:
-            raise NotAvailable(f"{self.name}: read-only (dry run): no call through the gateway's session")
+            raise NotAvailable(
+                f"{self.name}: read-only (dry run): no call through the gateway's session"
+            )
         if self._ready and self.account_id:
             return self.account_id
-        status = await self._http.request("GET", "/iserver/auth/status", op=Op.READ, what="session status")
+        status = await self._http.request(
+            "GET", "/iserver/auth/status", op=Op.READ, what="session status"
+        )
         if not status.get("authenticated"):
             if not status.get("connected"):
                 gateway = self.base_url.split("/v1/")[0]
-                raise ConfigError(f"{self.name}: the Client Portal Gateway is not logged in; open {gateway} in a browser and log in")
-            await self._http.request("POST", "/iserver/auth/ssodh/init", op=Op.READ, what="open brokerage session", body={"publish": True, "compete": True})
-            status = await self._http.request("GET", "/iserver/auth/status", op=Op.READ, what="session status")
+                raise ConfigError(
+                    f"{self.name}: the Client Portal Gateway is not logged in; open {gateway} in a browser and log in"
+                )
+            await self._http.request(
+                "POST",
+                "/iserver/auth/ssodh/init",
+                op=Op.READ,
+                what="open brokerage session",
+                body={"publish": True, "compete": True},
+            )
+            status = await self._http.request(
+                "GET", "/iserver/auth/status", op=Op.READ, what="session status"
+            )
             if not status.get("authenticated"):
-                raise ConfigError(f"{self.name}: the gateway did not open a brokerage session ({status.get('message') or status.get('fail') or 'no reason given'})")
+                raise ConfigError(
+                    f"{self.name}: the gateway did not open a brokerage session ({status.get('message') or status.get('fail') or 'no reason given'})"
+                )
         accounts = await self._http.request("GET", "/iserver/accounts", op=Op.READ, what="accounts")
         known = list(accounts.get("accounts") or [])
         if self.account_id is None:
             self.account_id = accounts.get("selectedAccount") or (known[0] if known else None)
         if self.account_id not in known:
-            raise ConfigError(f"{self.name}: account {self.account_id!r} is not in this session; it has {', '.join(known) or 'none'}")
+            raise ConfigError(
+                f"{self.name}: account {self.account_id!r} is not in this session; it has {', '.join(known) or 'none'}"
+            )
         self._ready = True
         return self.account_id  # type: ignore[return-value]
 
     async def conid(self, symbol: str) -> int:
         if symbol not in self._conids:
             await self.session()
-            rows = await self._http.request("GET", "/iserver/secdef/search", op=Op.READ, what=f"contract {symbol}", params={"symbol": symbol})
+            rows = await self._http.request(
+                "GET",
+                "/iserver/secdef/search",
+                op=Op.READ,
+                what=f"contract {symbol}",
+                params={"symbol": symbol},
+            )
             for row in rows or []:
-                if row.get("symbol") == symbol and any(s.get("secType") == "STK" for s in row.get("sections") or []):
+                if row.get("symbol") == symbol and any(
+                    s.get("secType") == "STK" for s in row.get("sections") or []
+                ):
                     self._conids[symbol] = int(row["conid"])
                     self._symbols_by_conid[int(row["conid"])] = symbol
                     break
             else:
-                raise ConfigError(f"{self.name}: no stock contract for {symbol!r}; set its conid in keeper.yaml")
+                raise ConfigError(
+                    f"{self.name}: no stock contract for {symbol!r}; set its conid in keeper.yaml"
+                )
         return self._conids[symbol]
 
     # -- reading -------------------------------------------------------------------------------
@@ -155,7 +192,9 @@ class IbkrVenue:
     async def rules(self, symbol: str) -> MarketRules:
         if not self.read_only:
             await self.conid(symbol)  # an unknown symbol fails here, before any order
-        return MarketRules(symbol, symbol, "USD", tick=Decimal("0.01"), step=Decimal(1), min_amount=Decimal(1))
+        return MarketRules(
+            symbol, symbol, "USD", tick=Decimal("0.01"), step=Decimal(1), min_amount=Decimal(1)
+        )
 
     async def taker_fee(self, symbol: str) -> Decimal:
         return self.commission_rate
@@ -168,7 +207,11 @@ class IbkrVenue:
         conid = await self.conid(symbol)
         for attempt in range(self._snapshot_attempts):
             rows = await self._http.request(
-                "GET", "/iserver/marketdata/snapshot", op=Op.READ, what=f"quote {symbol}", params={"conids": str(conid), "fields": "31,84,85,86,88"}
+                "GET",
+                "/iserver/marketdata/snapshot",
+                op=Op.READ,
+                what=f"quote {symbol}",
+                params={"conids": str(conid), "fields": "31,84,85,86,88"},
             )
             row = next((r for r in rows or [] if int(r.get("conid", 0)) == conid), {})
             if "84" in row or "86" in row:
@@ -176,22 +219,35 @@ class IbkrVenue:
                 asks = ((Decimal(row["86"]), Decimal(row.get("85") or 0)),) if row.get("86") else ()
                 return Book(self.name, symbol, bids, asks)
             if attempt + 1 < self._snapshot_attempts:
-                await self._sleep(0.2)  # the gateway answers empty until its market data stream is warm
+                await self._sleep(
+                    0.2
+                )  # the gateway answers empty until its market data stream is warm
         return Book(self.name, symbol, (), ())
 
     async def _orders(self) -> list[dict[str, Any]]:
         account = await self.session()
         body = await self._http.request(
-            "GET", "/iserver/account/orders", op=Op.READ, what="orders", params={"force": "true", "accountId": account}
+            "GET",
+            "/iserver/account/orders",
+            op=Op.READ,
+            what="orders",
+            params={"force": "true", "accountId": account},
         )
         return list(body.get("orders") or [])
 
     async def balances(self) -> list[Balance]:
         account = await self.session()
-        ledger = await self._http.request("GET", f"/portfolio/{account}/ledger", op=Op.READ, what="ledger")
+        ledger = await self._http.request(
+            "GET", f"/portfolio/{account}/ledger", op=Op.READ, what="ledger"
+        )
         cash = Decimal(ledger["USD"]["cashbalance"])
         held = sum(
-            (Decimal(o["remainingQuantity"]) * Decimal(o["price"]) for o in await self._orders() if o.get("side") == "BUY" and _STATES.get(o.get("status", "")) is OrderState.ACKNOWLEDGED),
+            (
+                Decimal(o["remainingQuantity"]) * Decimal(o["price"])
+                for o in await self._orders()
+                if o.get("side") == "BUY"
+                and _STATES.get(o.get("status", "")) is OrderState.ACKNOWLEDGED
+            ),
             ZERO,
         )
         out = [Balance(self.name, "USD", cash - held, held)]
@@ -201,15 +257,32 @@ class IbkrVenue:
 
     async def _positions_raw(self) -> list[dict[str, Any]]:
         account = await self.session()
-        await self._http.request("GET", "/portfolio/accounts", op=Op.READ, what="portfolio accounts")
-        return list(await self._http.request("GET", f"/portfolio/{account}/positions/0", op=Op.READ, what="positions") or [])
+        await self._http.request(
+            "GET", "/portfolio/accounts", op=Op.READ, what="portfolio accounts"
+        )
+        return list(
+            await self._http.request(
+                "GET", f"/portfolio/{account}/positions/0", op=Op.READ, what="positions"
+            )
+            or []
+        )
 
     async def positions(self) -> list[Position]:
         account = await self.session()
-        ledger = await self._http.request("GET", f"/portfolio/{account}/ledger", op=Op.READ, what="ledger")
+        ledger = await self._http.request(
+            "GET", f"/portfolio/{account}/ledger", op=Op.READ, what="ledger"
+        )
         out = [Position(self.name, "USD", Decimal(ledger["USD"]["cashbalance"]), Decimal(1), "USD")]
         for p in await self._positions_raw():
-            out.append(Position(self.name, p["ticker"], Decimal(p["position"]), Decimal(p["mktPrice"]), p.get("currency", "USD")))
+            out.append(
+                Position(
+                    self.name,
+                    p["ticker"],
+                    Decimal(p["position"]),
+                    Decimal(p["mktPrice"]),
+                    p.get("currency", "USD"),
+                )
+            )
         return out
 
     # -- orders --------------------------------------------------------------------------------
@@ -226,13 +299,21 @@ class IbkrVenue:
             "cOID": req.client_id,
         }
         what = f"place {req.side} {req.amount} {req.symbol} ({req.client_id})"
-        answer = await self._http.request("POST", f"/iserver/account/{account}/orders", op=Op.PLACE, what=what, body={"orders": [ticket]})
+        answer = await self._http.request(
+            "POST",
+            f"/iserver/account/{account}/orders",
+            op=Op.PLACE,
+            what=what,
+            body={"orders": [ticket]},
+        )
         for _ in range(5):  # each confirmation may bring the next question
             item = (answer or [{}])[0] if isinstance(answer, list) else answer
             if "order_id" in item:
                 found = await self.lookup(req.symbol, req.client_id)
                 if found is None:
-                    raise ReconcileError(f"{self.name}: {req.client_id} acknowledged as {item['order_id']} but not listed")
+                    raise ReconcileError(
+                        f"{self.name}: {req.client_id} acknowledged as {item['order_id']} but not listed"
+                    )
                 return found
             if "error" in item:
                 text = str(item["error"])
@@ -244,7 +325,11 @@ class IbkrVenue:
                 text = " ".join(" ".join(str(m) for m in item["message"]).split())
                 confirm = bool(ids) and ids <= self.confirm_message_ids
                 answer = await self._http.request(
-                    "POST", f"/iserver/reply/{item['id']}", op=Op.PLACE, what=f"{'confirm' if confirm else 'decline'} {req.client_id}", body={"confirmed": confirm}
+                    "POST",
+                    f"/iserver/reply/{item['id']}",
+                    op=Op.PLACE,
+                    what=f"{'confirm' if confirm else 'decline'} {req.client_id}",
+                    body={"confirmed": confirm},
                 )
                 if not confirm:
                     raise ExecutionReverted(
@@ -261,28 +346,45 @@ class IbkrVenue:
                 return _status(o)
         return None
 
-    async def cancel(self, symbol: str, client_id: str, venue_order_id: str | None) -> OrderStatus | None:
+    async def cancel(
+        self, symbol: str, client_id: str, venue_order_id: str | None
+    ) -> OrderStatus | None:
         account = await self.session()
         if venue_order_id is None:
             found = await self.lookup(symbol, client_id)
             if found is None:
                 raise ReconcileError(f"{self.name}: cannot cancel {client_id}: not found")
             venue_order_id = found.venue_order_id
-        answer = await self._http.request("DELETE", f"/iserver/account/{account}/order/{venue_order_id}", op=Op.CANCEL, what=f"cancel {client_id}")
+        answer = await self._http.request(
+            "DELETE",
+            f"/iserver/account/{account}/order/{venue_order_id}",
+            op=Op.CANCEL,
+            what=f"cancel {client_id}",
+        )
         if isinstance(answer, dict) and "error" in answer:
             raise ReconcileError(f"{self.name}: cancel {client_id}: {answer['error']}")
         return None  # "Request was submitted": the final state is read back by lookup
 
     async def fills(self, symbol: str, venue_order_id: str, client_id: str = "") -> list[Fill]:
         await self.session()
-        rows = await self._http.request("GET", "/iserver/account/trades", op=Op.READ, what=f"fills of {client_id}")
+        rows = await self._http.request(
+            "GET", "/iserver/account/trades", op=Op.READ, what=f"fills of {client_id}"
+        )
         out = []
         for r in rows or []:
             if r.get("order_ref") != client_id:
                 continue
             amount, price = Decimal(r["size"]), Decimal(r["price"])
             commission = Decimal(r.get("commission") or 0)
-            out.append(Fill(str(r["execution_id"]), amount, price, amount * price, Fee("USD", commission) if commission else None))
+            out.append(
+                Fill(
+                    str(r["execution_id"]),
+                    amount,
+                    price,
+                    amount * price,
+                    Fee("USD", commission) if commission else None,
+                )
+            )
         return out
 
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import importlib
 import platform
+from collections.abc import Callable
 from decimal import Decimal
 from types import ModuleType
-from typing import Callable
 
 from keeper.errors import NotAvailable
 
@@ -48,10 +48,14 @@ class Mt5Venue:
         try:
             module = importer()
         except ImportError:
-            raise NotAvailable(f"venue {name}: the MetaTrader5 package is not installed; pip install MetaTrader5 on the Windows host") from None
+            raise NotAvailable(
+                f"venue {name}: the MetaTrader5 package is not installed; pip install MetaTrader5 on the Windows host"
+            ) from None
         ok = module.initialize(path) if path else module.initialize()
         if not ok:
-            raise NotAvailable(f"venue {name}: the MT5 terminal refused to initialise: {module.last_error()}")
+            raise NotAvailable(
+                f"venue {name}: the MT5 terminal refused to initialise: {module.last_error()}"
+            )
         return cls(module, name)
 
     def positions(self) -> list[tuple[str, Decimal]]:
