@@ -12,10 +12,11 @@ from decimal import Decimal
 import pytest
 
 from keeper.devnet.exchanges.alpaca import order_uuid
+from keeper.devnet.exchanges.engine import Fault
 from keeper.venues.brokers.alpaca import AlpacaVenue
 from keeper.venues.brokers.ibkr import IbkrVenue
 from keeper.venues.cex import CcxtVenue
-from keeper.venues.executor import DryRunExecutor, run_plan
+from keeper.venues.executor import DryRunExecutor, LegExecutor, run_plan
 from keeper.venues.legs import InMemoryLegStore, LegSpec
 from keeper.venues.status import gather_positions, rows
 from keeper.venues.types import OrderState
@@ -274,8 +275,6 @@ async def test_status__positions_beside_each_other__a_down_venue_is_one_line(ser
 
 @aio
 async def test_alpaca_leg__order_placed_but_answer_timed_out__found_by_client_id_once(servers):
-    from keeper.devnet.exchanges.engine import Fault
-
     alpaca_server = servers["alpaca"]
     initial = alpaca_server.engine.totals()
     alpaca_server.engine.faults.add("place", Fault("delay_after", delay_s=3.0))
