@@ -169,7 +169,7 @@ class LegState:
             return OrderState.PARTLY_FILLED
         if self.open_orders():
             return OrderState.ACKNOWLEDGED
-        return OrderState.PLANNED if not self.orders else OrderState.ACKNOWLEDGED
+        return OrderState.PLANNED  # nothing working and nothing filled: the next run places
 
     # -- persistence ---------------------------------------------------------------------------
 

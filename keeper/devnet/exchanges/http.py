@@ -235,7 +235,8 @@ def _make_handler(server: LocalServer) -> type[BaseHTTPRequestHandler]:
                 self._drop()
                 return
             try:
-                response = handler()
+                with server.engine.lock:  # one request at a time sees and changes the venue
+                    response = handler()
             except HttpError as e:
                 response = e.response
             entry.status = response.status
