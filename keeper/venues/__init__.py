@@ -1,0 +1,11 @@
+"""Exchanges and brokers: adapters (I/O) and the per-venue leg executor.
+
+- `types`: the plain values at the adapters' boundary (Decimal, never float).
+- `legs`: leg and order state, the deterministic client order id, the `LegStore` Protocol.
+- `sizing`: pure order sizing and pricing (steps, ticks, slippage, slices, cash scaling).
+- `retry`, `ccxt_errors`: backoff with Retry-After; ccxt errors translated by remedy.
+- `cex`: any ccxt exchange (Binance, Coinbase, Kraken, Bybit, OKX); `brokers/`: Alpaca, IBKR, MT5.
+- `hours`: market hours from exchange_calendars.
+- `executor`: the leg state machine, crash recovery, cross-venue plans, the dry-run executor.
+- `status`: positions of every venue for `keeper status`.
+"""

@@ -158,3 +158,15 @@ def test_server__stop__frees_the_port_quickly():
     server.stop()
     with pytest.raises(urllib.error.URLError):
         urllib.request.urlopen(f"{url}/api/v3/ping", timeout=1)
+
+
+def test_local_venues__all_four__start_on_distinct_ports_and_stop():
+    from keeper.devnet.exchanges import LocalVenues
+
+    with LocalVenues() as venues:
+        urls = {venues.binance.url, venues.okx.url, venues.alpaca.url, venues.ibkr.url}
+        assert len(urls) == 4
+        with urllib.request.urlopen(f"{venues.binance.url}/api/v3/ping", timeout=5) as resp:
+            assert resp.status == 200
+    with pytest.raises(urllib.error.URLError):
+        urllib.request.urlopen(f"{venues.binance.url}/api/v3/ping", timeout=1)

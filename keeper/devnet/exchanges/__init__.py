@@ -127,3 +127,48 @@ def equity_engine(
         maker_fee=rate,
         fees_in_quote=True,
     )
+
+
+class LocalVenues:
+    """Every local venue server at once, for `make demo` and end-to-end tests.
+
+    Starts Binance, OKX, Alpaca and IBKR stand-ins on free loopback ports (a few ms each) with
+    devnet-only credentials; `stop()` shuts them all. The credentials are throwaway strings
+    generated per run, good only against these servers.
+    """
+
+    def __init__(self) -> None:
+        import secrets as _random
+
+        from keeper.devnet.exchanges.alpaca import start_alpaca
+        from keeper.devnet.exchanges.binance import start_binance
+        from keeper.devnet.exchanges.ibkr import start_ibkr
+        from keeper.devnet.exchanges.okx import start_okx
+
+        self.binance_key, self.binance_secret = _random.token_hex(16), _random.token_hex(24)
+        self.okx_key, self.okx_secret, self.okx_passphrase = (
+            _random.token_hex(16),
+            _random.token_hex(24),
+            _random.token_hex(8),
+        )
+        self.alpaca_key, self.alpaca_secret = _random.token_hex(10), _random.token_hex(20)
+        self.binance = start_binance(crypto_engine(), {self.binance_key: self.binance_secret})
+        self.okx = start_okx(
+            crypto_engine(), {self.okx_key: (self.okx_secret, self.okx_passphrase)}
+        )
+        self.alpaca = start_alpaca(equity_engine(), self.alpaca_key, self.alpaca_secret)
+        self.ibkr = start_ibkr(equity_engine(commission_rate="0.0005"))
+
+    @property
+    def ibkr_api_url(self) -> str:
+        return f"{self.ibkr.url}/v1/api"
+
+    def stop(self) -> None:
+        for server in (self.binance, self.okx, self.alpaca, self.ibkr):
+            server.stop()
+
+    def __enter__(self) -> LocalVenues:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
