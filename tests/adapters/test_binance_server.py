@@ -166,7 +166,8 @@ def test_local_venues__all_four__start_on_distinct_ports_and_stop():
     with LocalVenues() as venues:
         urls = {venues.binance.url, venues.okx.url, venues.alpaca.url, venues.ibkr.url}
         assert len(urls) == 4
-        with urllib.request.urlopen(f"{venues.binance.url}/api/v3/ping", timeout=5) as resp:
+        binance_url = venues.binance.url
+        with urllib.request.urlopen(f"{binance_url}/api/v3/ping", timeout=5) as resp:
             assert resp.status == 200
     with pytest.raises(urllib.error.URLError):
-        urllib.request.urlopen(f"{venues.binance.url}/api/v3/ping", timeout=1)
+        urllib.request.urlopen(f"{binance_url}/api/v3/ping", timeout=1)
