@@ -126,6 +126,9 @@ class CcxtVenue:
             self.exchange.enableRateLimit = False  # a local server; its own 429s are the test
             self.exchange.timeout_on_exit = 0  # plain HTTP on loopback: no TLS teardown to wait for
         self._markets_loaded = False
+        # Look orders up by scanning recent orders instead of by client id (set automatically for
+        # exchanges whose ccxt fetch_order cannot take a client id).
+        self.lookup_by_scan = False
 
     @classmethod
     def from_env(
@@ -297,24 +300,36 @@ class CcxtVenue:
         )
 
     async def lookup(self, symbol: str, client_id: str) -> OrderStatus | None:
-        """The venue's view of the order with `client_id`, or None if the venue has no such order."""
+        """The venue's view of the order with `client_id`, or None if the venue has no such order.
+
+        Exchanges whose API looks orders up by client id (Binance, OKX, Bybit) are asked
+        directly; for the others (or with `lookup_by_scan`) the recent open and closed orders of
+        the symbol are scanned for the id.
+        """
         self._require_credentials("looking up orders")
         await self.load()
-        try:
-            raw = await self.exchange.fetch_order(None, symbol, {"clientOrderId": client_id})
-        except (cx.OrderNotFound, cx.OrderNotCached):
-            return None
-        except cx.BaseError as e:
-            raise translate(
-                e,
-                venue=self.name,
-                op=Op.READ,
-                what=f"look up {client_id}",
-                retry_after_s=self._retry_after(),
-            ) from e
-        except (OSError, TimeoutError) as e:
-            raise translate(e, venue=self.name, op=Op.READ, what=f"look up {client_id}") from e
-        return self._status(raw, client_id)
+        what = f"look up {client_id}"
+        if not self.lookup_by_scan:
+            try:
+                raw = await self.exchange.fetch_order(None, symbol, {"clientOrderId": client_id})
+            except (cx.OrderNotFound, cx.OrderNotCached):
+                return None
+            except (cx.NotSupported, cx.ArgumentsRequired):
+                self.lookup_by_scan = True  # this exchange cannot: scan from now on
+            except cx.BaseError as e:
+                raise translate(
+                    e, venue=self.name, op=Op.READ, what=what, retry_after_s=self._retry_after()
+                ) from e
+            except (OSError, TimeoutError) as e:
+                raise translate(e, venue=self.name, op=Op.READ, what=what) from e
+            else:
+                return self._status(raw, client_id)
+        for fetch in (self.exchange.fetch_open_orders, self.exchange.fetch_closed_orders):
+            orders = await self._call(Op.READ, what, lambda f=fetch: f(symbol))
+            for raw in orders:
+                if raw.get("clientOrderId") == client_id:
+                    return self._status(raw, client_id)
+        return None
 
     async def cancel(
         self, symbol: str, client_id: str, venue_order_id: str | None

@@ -210,3 +210,20 @@ async def test_wrong_secret__config_error(binance):
 def test_unsupported_exchange__config_error():
     with pytest.raises(ConfigError, match="supported"):
         CcxtVenue("mtgox")
+
+
+@aio
+async def test_lookup_by_scan__open_and_closed_orders__found_or_none(binance):
+    """The path for exchanges that cannot fetch by client id, run against Binance's real endpoints."""
+    async with binance() as venue:
+        venue.lookup_by_scan = True
+        await venue.place(_req("kscan1"))  # fills at once: a closed order
+        await venue.place(_req("kscan2", price="59000"))  # rests: an open order
+        closed = await venue.lookup("BTC/USDT", "kscan1")
+        resting = await venue.lookup("BTC/USDT", "kscan2")
+        missing = await venue.lookup("BTC/USDT", "kscan3")
+    assert (
+        closed.state is OrderState.FILLED
+        and resting.state is OrderState.ACKNOWLEDGED
+        and missing is None
+    )
