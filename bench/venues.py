@@ -32,13 +32,19 @@ def bench_binance_legs(legs: int = 30) -> dict[str, float]:
         server = start_binance(crypto_engine({"BTC": "1000", "USDT": "100000000"}), {_KEY: _SECRET})
         times: list[float] = []
         try:
-            async with CcxtVenue("binance", api_key=_KEY, secret=_SECRET, base_url=server.url) as venue:
+            async with CcxtVenue(
+                "binance", api_key=_KEY, secret=_SECRET, base_url=server.url
+            ) as venue:
                 await venue.load()
-                executor = LegExecutor(venue, InMemoryLegStore(), ExecutionConfig(poll_interval_s=0), sleep=_nosleep)
+                executor = LegExecutor(
+                    venue, InMemoryLegStore(), ExecutionConfig(poll_interval_s=0), sleep=_nosleep
+                )
                 for i in range(legs):
                     side = "buy" if i % 2 == 0 else "sell"
                     start = time.perf_counter()
-                    await executor.run(LegSpec("bench", i, "binance", "BTC/USDT", side, Decimal("0.01")))
+                    await executor.run(
+                        LegSpec("bench", i, "binance", "BTC/USDT", side, Decimal("0.01"))
+                    )
                     times.append(time.perf_counter() - start)
             requests = len(server.requests)
         finally:
@@ -64,10 +70,16 @@ def bench_server_start_stop(rounds: int = 20) -> dict[str, float]:
         t2 = time.perf_counter()
         starts.append(t1 - t0)
         stops.append(t2 - t1)
-    return {"median_start_ms": statistics.median(starts) * 1000, "median_stop_ms": statistics.median(stops) * 1000}
+    return {
+        "median_start_ms": statistics.median(starts) * 1000,
+        "median_stop_ms": statistics.median(stops) * 1000,
+    }
 
 
-BENCHMARKS = {"venues.binance_legs": bench_binance_legs, "venues.server_start_stop": bench_server_start_stop}
+BENCHMARKS = {
+    "venues.binance_legs": bench_binance_legs,
+    "venues.server_start_stop": bench_server_start_stop,
+}
 
 
 if __name__ == "__main__":

@@ -10,8 +10,10 @@ import pytest
 
 from keeper import secrets
 from keeper.devnet.exchanges.engine import Fault
-from keeper.venues.executor import DryRunExecutor, LegExecutor, recover, run_plan
+from keeper.venues.dryrun import DryRunExecutor
+from keeper.venues.executor import LegExecutor, recover
 from keeper.venues.legs import InMemoryLegStore, LegSpec, client_order_id
+from keeper.venues.plan import run_plan
 from keeper.venues.types import OrderState
 from tests.aio import FakeClock, aio
 from tests.e2e.conftest import API_KEY, SECRET, assert_journal_matches_venue, fast_config

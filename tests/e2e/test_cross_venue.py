@@ -16,8 +16,10 @@ from keeper.devnet.exchanges.engine import Fault
 from keeper.venues.brokers.alpaca import AlpacaVenue
 from keeper.venues.brokers.ibkr import IbkrVenue
 from keeper.venues.cex import CcxtVenue
-from keeper.venues.executor import DryRunExecutor, LegExecutor, run_plan
+from keeper.venues.dryrun import DryRunExecutor
+from keeper.venues.executor import LegExecutor
 from keeper.venues.legs import InMemoryLegStore, LegSpec
+from keeper.venues.plan import run_plan
 from keeper.venues.status import gather_positions, rows
 from keeper.venues.types import OrderState
 from tests.aio import FakeClock, aio, nosleep
@@ -288,9 +290,9 @@ async def test_alpaca_leg__order_placed_but_answer_timed_out__found_by_client_id
         timeout_s=0.8,
     )
     try:
-        leg = await LegExecutor(venue, store, fast_config(time_in_force="day"), sleep=clock.sleep, clock=clock).run(
-            LegSpec("xv-3", 0, "alpaca", "SPY", "buy", D("10"))
-        )
+        leg = await LegExecutor(
+            venue, store, fast_config(time_in_force="day"), sleep=clock.sleep, clock=clock
+        ).run(LegSpec("xv-3", 0, "alpaca", "SPY", "buy", D("10")))
     finally:
         await venue.close()
     assert leg.state is OrderState.FILLED and len(alpaca_server.engine.orders) == 1

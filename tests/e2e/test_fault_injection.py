@@ -26,8 +26,8 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from keeper.devnet.exchanges.engine import Fault
-from keeper.venues.executor import run_plan
 from keeper.venues.legs import InMemoryLegStore, LegSpec
+from keeper.venues.plan import run_plan
 from keeper.venues.types import OrderState
 from tests.aio import FakeClock
 from tests.e2e.conftest import assert_journal_matches_venue, fast_config
