@@ -5,13 +5,13 @@ import json
 from decimal import Decimal
 
 import pytest
-from chainutil import deploy, place_standin, wait_receipt
 from eth_abi import encode
 from eth_utils import keccak
 
 from keeper.chain import fees
 from keeper.errors import TemporaryError
 from keeper.signals.gas import arbitrum_split, suggest_fees
+from tests.adapters.chainutil import deploy, place_standin, wait_receipt
 
 GWEI = 10**9
 

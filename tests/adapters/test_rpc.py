@@ -3,12 +3,12 @@
 import logging
 
 import pytest
-from chainutil import wait_receipt
 
 from keeper.chain.rpc import RpcClient, RpcError, SendOutcomeUnknown, tx_hash_of
 from keeper.devnet.faulty_proxy import FaultyProxy
 from keeper.errors import ExecutionReverted, TemporaryError
 from keeper.http import RetryPolicy
+from tests.adapters.chainutil import wait_receipt
 
 FAST = RetryPolicy(attempts=6, base_delay_s=0.0, max_delay_s=0.0)
 
