@@ -13,6 +13,7 @@ import logging
 import os
 import re
 import threading
+from urllib.parse import urlsplit
 
 from keeper.errors import ConfigError
 
@@ -95,3 +96,9 @@ def install_log_filter(logger: logging.Logger | None = None) -> None:
     for handler in target.handlers:
         if not any(isinstance(f, RedactingFilter) for f in handler.filters):
             handler.addFilter(RedactingFilter())
+
+
+def safe_url(url: str) -> str:
+    """`scheme://host[:port]` only: RPC and fork URLs often carry an API key in the path or query."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}"

@@ -29,6 +29,7 @@ from keeper.config.loader import LoadedConfig
 from keeper.core.portfolio import Position
 from keeper.core.spec import HoldingKind, HoldingSpec, PortfolioSpec
 from keeper.errors import ConfigError
+from keeper.secrets import safe_url
 from keeper.venues.base import VenueReading
 
 DEFAULT_RPC_URL = "http://127.0.0.1:8545"
@@ -81,7 +82,8 @@ class ChainReader:
         if eth_call is None:
             from keeper.chain.rpc import RpcClient
 
-            self._rpc = RpcClient(rpc_url_for(loaded, venue))
+            url = rpc_url_for(loaded, venue)
+            self._rpc = RpcClient(url, name=f"venue {venue} at {safe_url(url)}")
             eth_call = self._rpc.eth_call
         self._eth_call = eth_call
         self._metadata: dict[str, Metadata] | None = None

@@ -15,9 +15,10 @@ from pathlib import Path
 import click
 
 from keeper.cli._common import console as shared_console
-from keeper.devnet.anvil import pid_alive, rpc_request, safe_url
+from keeper.devnet.anvil import pid_alive, rpc_request
 from keeper.devnet.devnet import Devnet, devnet_dir
 from keeper.errors import ConfigError
+from keeper.secrets import safe_url
 
 console = shared_console()
 

@@ -75,12 +75,6 @@ def test_preview__off_schedule_daily_run__only_critical_items_act():
     assert "SPY" in r.output
 
 
-def test_status__reader_not_built__one_line_and_exit_2():
-    r = CliRunner().invoke(main, ["status", "--config", str(CONFIG)])
-    assert r.exit_code == 2
-    assert r.output.count("\n") == 1 and "pass --static FILE" in r.output
-
-
 def test_config_check__example__ok_and_summary():
     r = run("config", "check", "--config", str(CONFIG))
     assert r.exit_code == 0, r.output
