@@ -146,8 +146,21 @@ class VenueConfig(Strict):
     broker: Literal["alpaca", "ibkr", "mt5"] | None = None
     """Broker only: which broker adapter."""
     credentials_env: str | None = Field(None, pattern=ENV_NAME)
-    """Prefix of the environment variables with this venue's API key and secret
-    (e.g. BINANCE_ -> BINANCE_API_KEY, BINANCE_API_SECRET). Never the secrets themselves."""
+    """CEXs and brokers: prefix of this venue's environment variables (default: the venue name
+    in capitals and "_", e.g. BINANCE_). Never the secrets themselves. The keeper reads:
+
+    - <PREFIX>API_KEY and <PREFIX>API_SECRET: the API key pair (ccxt exchanges and Alpaca);
+      OKX also <PREFIX>API_PASSPHRASE. IBKR needs none: the Client Portal Gateway holds the
+      login; <PREFIX>ACCOUNT_ID picks one of its accounts (default: the selected one).
+    - <PREFIX>BASE_URL (optional): the API root to talk to instead of the venue's own, e.g. a
+      testnet or the local servers of the devnet (BINANCE_BASE_URL=http://127.0.0.1:8301).
+      IBKR: the gateway's API root (default https://localhost:5000/v1/api). Alpaca: the trading
+      API (default the paper API https://paper-api.alpaca.markets; live is
+      https://api.alpaca.markets); quotes come from <PREFIX>DATA_URL, which defaults to
+      https://data.alpaca.markets for Alpaca's own hosts and to BASE_URL otherwise.
+      Checked when the venue is built, before any request: an http(s) URL with a host, no
+      user:password, query or fragment, and plain http only on a loopback address (keys travel
+      in request headers)."""
     reader: Literal["chain", "ccxt", "broker"] | StaticSource | None = None
     """How to read balances: the venue's own reader (default for its kind) or {static: file}."""
     pairing: Literal["direct", "via_quote"] | None = None
@@ -335,11 +348,18 @@ class ExecutionConfig(Strict):
     slippage_tolerance: Percent = Field(Decimal("0.005"), gt=0, le=Decimal("0.1"))
     """The worst price a leg may accept vs the quote ("0.5%"): its minimum out."""
     use_limit_orders: bool = True
-    """CEX/broker legs as limit orders at the tolerance, not market orders."""
+    """CEX/broker legs as limit orders priced at the touch plus the venue's slippage_bps. false:
+    "market" orders, sent as limit orders at the touch plus the whole slippage_tolerance (a
+    venue never gets an unbounded order)."""
     split_orders_above: Usd | None = Field(None, gt=0)
-    """Split legs larger than this USD notional (seed 001: $10,000)."""
+    """Split CEX/broker legs larger than this notional into slices (seed 001: $10,000), in the
+    venue's quote units (USDT, USD). Unset: one order per leg (within the venue's size limit)."""
     prefer_dex: bool = False
     """When an asset trades both on a chain and on a CEX, prefer the chain."""
+    off_hours: Literal["wait_for_open", "day_limit"] = "wait_for_open"
+    """Broker legs outside market hours (exchange calendar): wait_for_open sends nothing until the
+    session opens (a later cycle places them); day_limit rests day limit orders now, which fill
+    from the open and expire at the close."""
 
 
 class TaxConfig(Strict):

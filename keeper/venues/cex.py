@@ -10,12 +10,16 @@ Each method makes one attempt; the caller applies the retry policy (`retry.with_
 the executor decides what a timeout means. A venue built without credentials is read-only: its
 authenticated methods raise `NotAvailable` before any request leaves (the dry run relies on it).
 It must not decide anything about a plan; that is `executor.py`.
+
+`CcxtReader` (at the end) is the `VenueReader` the factory builds for `kind: cex` venues: it
+turns this adapter's balances and tickers into the core's positions.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -24,8 +28,15 @@ import ccxt.async_support as ccxt_async
 from ccxt.base import errors as cx
 
 from keeper import secrets
-from keeper.errors import ConfigError, ExecutionReverted, NotAvailable
+from keeper.config.loader import LoadedConfig
+from keeper.core.portfolio import Position as CorePosition
+from keeper.core.spec import PortfolioSpec
+from keeper.errors import ConfigError, ExecutionReverted, HaltError, KeeperError, NotAvailable
+from keeper.venues.base import VenueReading
 from keeper.venues.ccxt_errors import Op, translate
+from keeper.venues.connect import build_adapter, venue_settings
+from keeper.venues.reading import USD_UNITS, failed, position, run_sync
+from keeper.venues.retry import RetryPolicy, Sleep, with_retries
 from keeper.venues.types import (
     ZERO,
     Balance,
@@ -37,6 +48,7 @@ from keeper.venues.types import (
     OrderState,
     OrderStatus,
     Position,
+    Ticker,
 )
 
 log = logging.getLogger(__name__)
@@ -129,6 +141,15 @@ class CcxtVenue:
         # Look orders up by scanning recent orders instead of by client id (set automatically for
         # exchanges whose ccxt fetch_order cannot take a client id).
         self.lookup_by_scan = False
+        # HTTP requests this venue sent (a reader reports them as its round trips).
+        self.requests = 0
+        fetch = self.exchange.fetch
+
+        async def counted_fetch(*args: Any, **kwargs: Any) -> Any:
+            self.requests += 1
+            return await fetch(*args, **kwargs)
+
+        self.exchange.fetch = counted_fetch
 
     @classmethod
     def from_env(
@@ -193,6 +214,16 @@ class CcxtVenue:
             await self._call(Op.READ, "load markets", self.exchange.load_markets)
             self._markets_loaded = True
 
+    @property
+    def markets(self) -> dict[str, Any] | None:
+        """ccxt's market table once loaded (public data; `adopt_markets` reuses it)."""
+        return self.exchange.markets if self._markets_loaded else None
+
+    def adopt_markets(self, markets: dict[str, Any]) -> None:
+        """Use markets loaded by an earlier venue object of the same exchange: no reload request."""
+        self.exchange.set_markets(markets)
+        self._markets_loaded = True
+
     def _market(self, symbol: str) -> dict[str, Any]:
         try:
             return self.exchange.market(symbol)
@@ -245,6 +276,24 @@ class CcxtVenue:
             Op.READ, f"ticker {symbol}", lambda: self.exchange.fetch_ticker(symbol)
         )
         return dec(t.get("last")) or dec(t.get("close"))
+
+    def has_market(self, symbol: str) -> bool:
+        return symbol in (self.exchange.markets or {})
+
+    async def ticker(self, symbol: str) -> Ticker:
+        """Bid, ask, last and the venue's timestamp of `symbol` (public)."""
+        await self.load()
+        t = await self._call(
+            Op.READ, f"ticker {symbol}", lambda: self.exchange.fetch_ticker(symbol)
+        )
+        stamp = t.get("timestamp")
+        return Ticker(
+            symbol=symbol,
+            bid=dec(t.get("bid")),
+            ask=dec(t.get("ask")),
+            last=dec(t.get("last")) or dec(t.get("close")),
+            time_s=int(stamp) // 1000 if isinstance(stamp, int | float) else None,
+        )
 
     async def balances(self) -> list[Balance]:
         """Every asset with a non-zero balance (authenticated)."""
@@ -439,3 +488,164 @@ def _step(precision: Any, mode: int) -> Decimal:
     if mode == ccxt_async.TICK_SIZE:
         return value
     return Decimal(1).scaleb(-int(value))
+
+
+# -- the venue reader ---------------------------------------------------------------------------
+
+
+class CcxtReader:
+    """The `VenueReader` of one `kind: cex` venue: its balances and tickers through ccxt.
+
+    Built by `keeper.venues.factory` as `CcxtReader(venue, loaded_config)`. Credentials come
+    from the environment (`keeper.venues.connect`; missing ones are a one-line `ConfigError`
+    here, before any request) and `<PREFIX>BASE_URL` may point it at a testnet or a local server.
+
+    One `read` = one balance request and one ticker request per priced market (in parallel),
+    plus the market table on the first read only (kept for later reads). Each holding's price
+    is the bid/ask mid of `REF/QUOTE` times the quote's USD price, timed by the venue's ticker:
+    the quote itself is priced from a `QUOTE/USD` market when the exchange lists one, else a
+    USD stablecoin is taken at $1 and the position's source says so. A failed balance read makes
+    every holding of the venue a failed position (its assets are blocked, never counted as 0).
+    """
+
+    def __init__(
+        self,
+        venue: str,
+        loaded: LoadedConfig,
+        *,
+        environ: Mapping[str, str] | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ):
+        self.venue = venue
+        self._settings = venue_settings(loaded, venue, need_credentials=True, environ=environ)
+        self._holdings = tuple(h for h in loaded.spec.holdings if h.venue == venue)
+        quote_asset = loaded.model.venues[venue].quote
+        self._quote = next(
+            (h.ref for h in self._holdings if h.asset == quote_asset), quote_asset or "USDT"
+        )
+        self._markets: dict[str, Any] | None = None
+        self._retry = retry or RetryPolicy(max_attempts=3, base_delay_s=0.5, max_delay_s=2.0)
+        self._sleep = sleep
+        self.round_trips = 0
+
+    def read(self, spec: PortfolioSpec, now: int) -> VenueReading:
+        """Every holding of this venue at unix time `now` (seconds); see the class docstring."""
+        return run_sync(lambda: self._read(spec, now))
+
+    async def _read(self, spec: PortfolioSpec, now: int) -> VenueReading:
+        venue = build_adapter(self._settings, read_only=False)
+        assert isinstance(venue, CcxtVenue)
+        if self._markets is not None:
+            venue.adopt_markets(self._markets)
+        try:
+            positions = await self._positions(venue, spec, now)
+        finally:
+            self._markets = venue.markets or self._markets
+            self.round_trips += venue.requests
+            trips = venue.requests
+            await venue.close()
+        return VenueReading(self.venue, positions, None, trips)
+
+    async def _call(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
+        return await with_retries(
+            call, self._retry, what=f"{self.venue}: {what}", sleep=self._sleep
+        )
+
+    async def _positions(
+        self, venue: CcxtVenue, spec: PortfolioSpec, now: int
+    ) -> tuple[CorePosition, ...]:
+        try:
+            await self._call("markets", venue.load)
+            balances = await self._call("balances", venue.balances)
+        except HaltError:
+            raise
+        except KeeperError as e:
+            return failed(self._holdings, e.one_line())
+        held = {b.asset: b.total for b in balances}
+        symbols = {h.ref: self._symbol_for(venue, h.ref) for h in self._holdings}
+        quote_usd_symbol = f"{self._quote}/USD" if venue.has_market(f"{self._quote}/USD") else None
+        wanted = sorted({s for s in (*symbols.values(), quote_usd_symbol) if s})
+
+        async def one(symbol: str) -> Ticker | str:
+            try:
+                return await self._call(f"ticker {symbol}", lambda: venue.ticker(symbol))
+            except HaltError:
+                raise
+            except KeeperError as e:
+                return e.one_line()
+
+        tickers = dict(zip(wanted, await asyncio.gather(*(one(s) for s in wanted)), strict=True))
+        quote_price = self._quote_price(tickers, quote_usd_symbol, now)
+        out = []
+        for h in self._holdings:
+            if h.ref == self._quote:
+                price, source, at = quote_price
+            else:
+                price, source, at = self._price(h.ref, symbols[h.ref], tickers, quote_price, now)
+            out.append(
+                position(
+                    spec,
+                    h,
+                    quantity=held.get(h.ref, ZERO),
+                    price_usd=price,
+                    source=source,
+                    price_time=at,
+                    now=now,
+                )
+            )
+        return tuple(out)
+
+    def _symbol_for(self, venue: CcxtVenue, ref: str) -> str | None:
+        if ref == self._quote:
+            return None
+        for symbol in (f"{ref}/{self._quote}", f"{ref}/USD"):
+            if venue.has_market(symbol):
+                return symbol
+        return None
+
+    def _quote_price(
+        self, tickers: dict[str, Ticker | str], symbol: str | None, now: int
+    ) -> tuple[Decimal | None, str, int | None]:
+        if self._quote == "USD":
+            return Decimal(1), "USD", now
+        if symbol is not None:
+            t = tickers[symbol]
+            if isinstance(t, str):
+                return None, f"{self.venue} {symbol}: {t}", None
+            if t.price is None:
+                return None, f"{self.venue} {symbol}: no bid, ask or last", None
+            return t.price, f"{self.venue} {symbol} mid", t.time_s or now
+        if self._quote in USD_UNITS:
+            return (
+                Decimal(1),
+                f"{self._quote} taken at $1 ({self.venue} lists no {self._quote}/USD market)",
+                now,
+            )
+        return None, f"no USD price for {self._quote} on {self.venue}", None
+
+    def _price(
+        self,
+        ref: str,
+        symbol: str | None,
+        tickers: dict[str, Ticker | str],
+        quote: tuple[Decimal | None, str, int | None],
+        now: int,
+    ) -> tuple[Decimal | None, str, int | None]:
+        if symbol is None:
+            return None, f"{self.venue} lists no {ref}/{self._quote} market", None
+        t = tickers[symbol]
+        if isinstance(t, str):
+            return None, f"{self.venue} {symbol}: {t}", None
+        if t.price is None:
+            return None, f"{self.venue} {symbol}: no bid, ask or last", None
+        at = t.time_s or now
+        if symbol.endswith("/USD"):
+            return t.price, f"{self.venue} {symbol} mid", at
+        quote_usd, quote_source, quote_at = quote
+        if quote_usd is None or quote_at is None:
+            return None, f"{self.venue} {symbol}: {quote_source}", None
+        source = f"{self.venue} {symbol} mid"
+        if quote_usd != 1 or "taken at $1" in quote_source:
+            source += f" x {quote_source}"
+        return t.price * quote_usd, source, min(at, quote_at)

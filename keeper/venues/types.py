@@ -70,6 +70,25 @@ class Book:
 
 
 @dataclass(frozen=True, slots=True)
+class Ticker:
+    """A venue's price summary for one symbol, quote units; `time_s` is when the venue says it
+    was true (unix seconds), None when the venue does not say."""
+
+    symbol: str
+    bid: Decimal | None
+    ask: Decimal | None
+    last: Decimal | None
+    time_s: int | None
+
+    @property
+    def price(self) -> Decimal | None:
+        """The bid/ask mid when both sides are quoted (a last trade can be old), else the last."""
+        if self.bid and self.ask and self.bid > 0 and self.ask > 0:
+            return (self.bid + self.ask) / 2
+        return self.last if self.last and self.last > 0 else None
+
+
+@dataclass(frozen=True, slots=True)
 class MarketRules:
     """What a venue accepts for one symbol: price tick, amount step, minimum size and notional."""
 

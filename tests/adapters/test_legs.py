@@ -10,7 +10,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from keeper.venues.legs import (
-    InMemoryLegStore,
     LegSpec,
     LegState,
     OrderRecord,
@@ -104,23 +103,3 @@ def test_leg_state__to_dict_and_back__lossless(amount, filled, cost, fee, state,
     again = LegState.from_dict(leg.to_dict())
     assert again.to_dict() == leg.to_dict()
     assert again.orders[0].filled == filled and again.spec.worst_price == worst
-
-
-def test_in_memory_store__mutating_a_loaded_leg__does_not_change_the_store():
-    store = InMemoryLegStore()
-    leg = LegState(spec=LegSpec("p", 0, "binance", "BTC/USDT", "buy", Decimal("1")))
-    store.save(leg)
-    loaded = store.load("p", 0)
-    loaded.reason = "changed"
-    assert store.load("p", 0).reason is None
-
-
-def test_in_memory_store__load_unfinished__only_non_terminal_legs():
-    store = InMemoryLegStore()
-    for i, state in enumerate(
-        [OrderState.FILLED, OrderState.SENT, OrderState.PARTLY_FILLED, OrderState.FAILED]
-    ):
-        store.save(
-            LegState(spec=LegSpec("p", i, "binance", "BTC/USDT", "buy", Decimal("1")), state=state)
-        )
-    assert sorted(leg.spec.leg_index for leg in store.load_unfinished()) == [1, 2]

@@ -126,6 +126,11 @@ class AlpacaVenue:
         assert key_id is not None and secret_key is not None  # from_env raises when missing
         return cls(key_id=key_id, secret_key=secret_key, **kwargs)
 
+    @property
+    def requests(self) -> int:
+        """HTTP requests sent so far (trading and data APIs)."""
+        return self._trading.requests + self._data.requests
+
     def _require_keys(self) -> None:
         if self.read_only:
             raise NotAvailable(

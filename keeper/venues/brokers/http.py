@@ -61,6 +61,7 @@ class BrokerHttp:
         self.venue = venue
         self.base_url = base_url.rstrip("/")
         self.classify = classify
+        self.requests = 0  # HTTP requests sent (a reader reports them as its round trips)
         self._client = httpx.AsyncClient(
             base_url=self.base_url, headers=headers or {}, timeout=timeout_s, verify=verify
         )
@@ -86,6 +87,7 @@ class BrokerHttp:
         if body is not None:
             content = json.dumps(body, default=_decimal_as_str)
             headers = {"Content-Type": "application/json"}
+        self.requests += 1
         try:
             response = await self._client.request(
                 method, path, params=params, content=content, headers=headers

@@ -111,6 +111,11 @@ class IbkrVenue:
             classify=_classify,
         )
 
+    @property
+    def requests(self) -> int:
+        """HTTP requests sent to the gateway so far."""
+        return self._http.requests
+
     async def close(self) -> None:
         await self._http.close()
 
