@@ -5,15 +5,26 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from rich.console import Console
 
 from keeper.cli._common import config_option, console, load_and_read, snapshot_options
-from keeper.cli.render import drift_after_table, trades_table, usd, when
+from keeper.cli.render import (
+    drift_after_table,
+    trades_table,
+    usd,
+    venue_orders_table,
+    when,
+)
+from keeper.config.loader import LoadedConfig
 from keeper.config.edit import set_target as edit_set_target
 from keeper.core.drift import compute_drift
-from keeper.core.plan import apply_plan
+from keeper.core.plan import Plan, apply_plan
 from keeper.core.planner import decide
-from keeper.core.spec import Cadence
+from keeper.core.spec import Cadence, VenueKind
 from keeper.core.strategies import RunContext
+from keeper.errors import HaltError, KeeperError
+from keeper.execution.venue_legs import execute_venue_trades
+from keeper.secrets import redact
 
 
 @click.group("rebalance")
@@ -38,7 +49,11 @@ def rebalance() -> None:
 def preview(
     config_path: Path, static: Path | None, now: int | None, off_schedule: bool, cadence: str | None
 ) -> None:
-    """The trades a rebalance would make now, per venue, with costs and drift after; sends none."""
+    """The trades a rebalance would make now, per venue, with costs and drift after; sends none.
+
+    For exchanges and brokers it also shows each order the keeper would send (limit price,
+    slices, notional, fee); that dry run uses public market data only and makes no
+    authenticated call."""
     loaded = load_and_read(config_path, static, now)
     cfg, snap = loaded.config, loaded.snapshot
     run_cadence = (
@@ -80,6 +95,29 @@ def preview(
     if not plan.no_action:
         after = compute_drift(cfg.spec, apply_plan(snap, plan))
         out.print(drift_after_table(report, after, plan))
+        _venue_orders(out, plan, cfg, static is not None)
+
+
+def _venue_orders(out: Console, plan: Plan, cfg: LoadedConfig, static: bool) -> None:
+    """The dry run's orders on each exchange and broker of the plan (public data only)."""
+    kinds = {v.name: v.kind for v in cfg.spec.venues}
+    if not any(kinds[t.venue] is not VenueKind.CHAIN for t in plan.trades):
+        return
+    if static:
+        out.print(
+            "[cyan]note:[/cyan] exchange and broker orders are not previewed with --static "
+            "(their limit prices and sizes need each venue's market data)"
+        )
+        return
+    try:
+        result = execute_venue_trades(plan, cfg, None, send=False)
+    except HaltError:
+        raise
+    except KeeperError as e:
+        out.print(f"[yellow]venue orders not previewed:[/yellow] {redact(e.one_line())}")
+        return
+    for venue in sorted({o.venue for o in result.preview}):
+        out.print(venue_orders_table(venue, [o for o in result.preview if o.venue == venue]))
 
 
 @rebalance.command("set-target")

@@ -6,14 +6,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from rich.table import Table
 from rich.text import Text
 
 from keeper.core.drift import DriftReport, DriftRow, Priority, Status
 from keeper.core.plan import Plan, Trade
+from keeper.core.portfolio import Snapshot
 from keeper.core.spec import PortfolioSpec
 from keeper.money import round_usd, to_decimal
+
+if TYPE_CHECKING:
+    from keeper.venues.dryrun import PreviewOrder
 
 _STYLE = {
     Status.WITHIN: "green",
@@ -217,5 +222,66 @@ def drift_after_table(before: DriftReport, after: DriftReport, plan: Plan) -> Ta
             pct(a.drift_pp, signed=True),
             status_text(row),
             status_text(a),
+        )
+    return t
+
+
+def positions_table(snapshot: Snapshot) -> Table:
+    """Every holding that holds something or could not be valued, venue by venue: chains,
+    exchanges and brokers side by side, each with where its price came from."""
+    t = Table(title="Holdings by venue", title_justify="left")
+    for col, just in (
+        ("Venue", "left"),
+        ("Holding", "left"),
+        ("Amount", "right"),
+        ("Price", "right"),
+        ("Value", "right"),
+        ("Price source", "left"),
+    ):
+        t.add_column(col, justify=just, no_wrap=col != "Price source")
+    shown = [p for p in snapshot.positions if p.raw > 0 or not p.read_ok]
+    for p in sorted(shown, key=lambda p: (p.venue, p.holding)):
+        if not p.read_ok:
+            t.add_row(p.venue, p.holding, "?", "", "", Text(p.unpriced_reason or "", "magenta"))
+            continue
+        t.add_row(
+            p.venue,
+            p.holding,
+            _amount(p.raw, p.decimals),
+            "—" if p.price_usd is None else f"${p.price_usd:,.2f}",
+            usd(p.value_usd),
+            p.price_source if p.priced else Text(p.unpriced_reason or "", "magenta"),
+        )
+    return t
+
+
+def venue_orders_table(venue: str, orders: list[PreviewOrder]) -> Table:
+    """The orders a venue would receive (dry run): limit price, slices, notional, fee."""
+    t = Table(title=f"Orders on {venue} (dry run: nothing sent)", title_justify="left")
+    for col, just in (
+        ("#", "right"),
+        ("Slice", "right"),
+        ("Side", "left"),
+        ("Amount", "right"),
+        ("Symbol", "left"),
+        ("Limit", "right"),
+        ("Notional", "right"),
+        ("Fee", "right"),
+        ("Client id", "left"),
+        ("Note", "left"),
+    ):
+        t.add_column(col, justify=just, no_wrap=col != "Note")
+    for o in orders:
+        t.add_row(
+            str(o.leg_index),
+            f"{o.slice_index + 1}/{o.slices}",
+            o.side,
+            f"{o.amount.normalize():f}",
+            o.symbol,
+            f"{o.limit_price:,f}" if o.limit_price else "—",
+            f"{round_usd(o.notional):,}" if o.notional else "—",
+            f"{round_usd(o.fee):,}",
+            o.client_id,
+            o.note or "",
         )
     return t

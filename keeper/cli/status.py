@@ -1,4 +1,5 @@
-"""`keeper status`: seed 000's drift monitor for the current portfolio."""
+"""`keeper status`: seed 000's drift monitor for the current portfolio, and what every venue
+holds (chains, exchanges and brokers side by side, read through each venue's reader)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from keeper.cli._common import (
     next_run_text,
     snapshot_options,
 )
-from keeper.cli.render import drift_table, timeline_table, usd, when
+from keeper.cli.render import drift_table, positions_table, timeline_table, usd, when
 from keeper.core.drift import compute_drift
 
 
@@ -34,6 +35,7 @@ def status(config_path: Path, static: Path | None, now: int | None) -> None:
     for note in cfg.notes:
         out.print(f"[yellow]note:[/yellow] {note}")
     out.print(drift_table(report, cfg.spec, list(cfg.model.classes)))
+    out.print(positions_table(snap))
     for row in report.blocked():
         out.print(
 

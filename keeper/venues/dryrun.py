@@ -35,6 +35,8 @@ class PreviewOrder:
     limit_price: Decimal
     notional: Decimal
     note: str | None = None
+    fee: Decimal = ZERO  # expected fee in quote units: notional x the venue's taker rate
+    slices: int = 1  # how many orders the leg is split into
 
 
 class DryRunExecutor:
@@ -141,6 +143,7 @@ class DryRunExecutor:
                 note = source
                 if sizing.worse_than(price, spec.worst_price, spec.side):
                     note = f"price {price} is past the worst price {spec.worst_price}: would not be sent"
+                rate = await venue.taker_fee(spec.symbol)
                 for i, amount in enumerate(slices):
                     out.append(
                         PreviewOrder(
@@ -154,6 +157,8 @@ class DryRunExecutor:
                             limit_price=price,
                             notional=amount * price,
                             note=note,
+                            fee=amount * price * rate,
+                            slices=len(slices),
                         )
                     )
         self.recorded.extend(out)

@@ -13,8 +13,9 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from keeper.errors import ConfigError, KeeperError
 from keeper.secrets import redact
@@ -24,14 +25,26 @@ from keeper.venues.legs import LegSpec, LegState, LegStore
 from keeper.venues.retry import Sleep, with_retries
 from keeper.venues.types import ZERO, MarketRules, OrderState
 
+if TYPE_CHECKING:
+    from keeper.venues.dryrun import PreviewOrder
+
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class PlanReport:
-    """The outcome of every leg of a plan, with what was scaled and what failed."""
+    """The outcome of every leg of a plan, with what was scaled and what failed.
+
+    `plan_id` names the plan in the journal and in every client order id; `preview` holds the
+    orders a dry run would send (empty after a real run); `recovered` the unfinished legs of
+    earlier runs reconciled first; `notes` anything the operator should read.
+    """
 
     legs: list[LegState]
+    plan_id: str = ""
+    preview: list[PreviewOrder] = field(default_factory=list)
+    recovered: list[LegState] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> list[LegState]:

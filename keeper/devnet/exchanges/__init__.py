@@ -102,7 +102,7 @@ def equity_markets() -> list[MarketSpec]:
             0,
             2,
         )
-        for t in ("SPY", "QQQ", "AGG", "TLT")
+        for t in ("SPY", "QQQ", "AGG", "TLT", "VGT")
     ]
 
 
@@ -117,6 +117,7 @@ def equity_engine(
         "QQQ/USD": ladder("380.00", "0.01", "300"),
         "AGG/USD": ladder("98.00", "0.01", "1000"),
         "TLT/USD": ladder("92.00", "0.01", "1000"),
+        "VGT/USD": ladder("540.00", "0.01", "200"),
     }
     rate = Decimal(commission_rate)
     return Engine(
