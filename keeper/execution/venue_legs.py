@@ -155,12 +155,18 @@ def _leg(pid: str, t: Trade, loaded: LoadedConfig) -> tuple[LegSpec, Decimal]:
         max_slippage_bps=limit_slippage_bps(loaded, t.venue),
         worst_price=worst,
     )
-    return leg, reference.quantize(_REFERENCE_STEP).normalize()
+    return leg, _tidy(reference.quantize(_REFERENCE_STEP))
 
 
 def _round(value: Decimal, rounding: str) -> Decimal:
     """Rounded to `_PRICE_STEP` in the direction that is stricter for the leg."""
-    return value.quantize(_PRICE_STEP, rounding=rounding).normalize()
+    return _tidy(value.quantize(_PRICE_STEP, rounding=rounding))
+
+
+def _tidy(value: Decimal) -> Decimal:
+    """Without trailing zeros, and never in exponent form (380, not 3.8E+2)."""
+    n = value.normalize()
+    return n.quantize(Decimal(1)) if n.as_tuple().exponent > 0 else n  # type: ignore[operator]
 
 
 def as_leg_store(journal_or_store: Journal | LegStore) -> LegStore:
