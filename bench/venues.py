@@ -76,9 +76,63 @@ def bench_server_start_stop(rounds: int = 20) -> dict[str, float]:
     }
 
 
+_READ_CONFIG = """
+version: 1
+treasury: {name: Bench}
+venues:
+  binance: {kind: cex, exchange: binance, quote: USDT}
+  alpaca: {kind: broker, broker: alpaca, quote: USD}
+  ibkr: {kind: broker, broker: ibkr, quote: USD}
+classes:
+  all:
+    assets:
+      BTC: {target: 20%, holdings: [{venue: binance, symbol: BTC}]}
+      ETH: {target: 10%, holdings: [{venue: binance, symbol: ETH}]}
+      SPY: {target: 30%, holdings: [{venue: alpaca, symbol: SPY}, {venue: ibkr, symbol: SPY, id: ibkr-spy}]}
+      QQQ: {target: 10%, holdings: [{venue: alpaca, symbol: QQQ}]}
+      USDT: {target: 10%, holdings: [{venue: binance, symbol: USDT}]}
+      USD: {target: 20%, price: {fixed: 1}, holdings: [{venue: alpaca, symbol: USD}, {venue: ibkr, symbol: USD, id: ibkr-usd}]}
+"""
+
+
+def bench_venue_reads(rounds: int = 20) -> dict[str, float]:
+    """One snapshot read per venue through the factory's readers (CcxtReader, BrokerReader) from
+    the local servers, after the first read (markets cached): wall time and HTTP round trips."""
+    import tempfile
+    from pathlib import Path
+
+    from keeper.cli.devnet import venues_env
+    from keeper.config.loader import load_config_text
+    from keeper.devnet.exchanges import LocalVenues
+    from keeper.venues.brokers import BrokerReader
+    from keeper.venues.cex import CcxtReader
+
+    with LocalVenues() as local, tempfile.TemporaryDirectory() as tmp:
+        env = venues_env(local)
+        loaded = load_config_text(_READ_CONFIG, Path(tmp) / "keeper.yaml")
+        readers = {
+            "binance": CcxtReader("binance", loaded, environ=env),
+            "alpaca": BrokerReader("alpaca", loaded, environ=env),
+            "ibkr": BrokerReader("ibkr", loaded, environ=env),
+        }
+        out: dict[str, float] = {}
+        for name, reader in readers.items():
+            reader.read(loaded.spec, int(time.time()))  # markets, gateway session, warm quotes
+            times, trips = [], []
+            for _ in range(rounds):
+                start = time.perf_counter()
+                reading = reader.read(loaded.spec, int(time.time()))
+                times.append(time.perf_counter() - start)
+                trips.append(reading.round_trips)
+            out[f"{name}_median_read_ms"] = statistics.median(times) * 1000
+            out[f"{name}_round_trips"] = float(statistics.median(trips))
+        return out
+
+
 BENCHMARKS = {
     "venues.binance_legs": bench_binance_legs,
     "venues.server_start_stop": bench_server_start_stop,
+    "venues.reads": bench_venue_reads,
 }
 
 

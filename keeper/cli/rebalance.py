@@ -15,8 +15,8 @@ from keeper.cli.render import (
     venue_orders_table,
     when,
 )
-from keeper.config.loader import LoadedConfig
 from keeper.config.edit import set_target as edit_set_target
+from keeper.config.loader import LoadedConfig
 from keeper.core.drift import compute_drift
 from keeper.core.plan import Plan, apply_plan
 from keeper.core.planner import decide

@@ -38,16 +38,12 @@ def status(config_path: Path, static: Path | None, now: int | None) -> None:
     out.print(positions_table(snap))
     for row in report.blocked():
         out.print(
-
-                f"[magenta]unpriced:[/magenta] {row.name}: {row.reason} (trading in {row.name} is "
-                f"blocked)"
-
+            f"[magenta]unpriced:[/magenta] {row.name}: {row.reason} (trading in {row.name} is "
+            f"blocked)"
         )
     if report.excluded_usd:
         out.print(
-
-                f"[magenta]excluded from the total:[/magenta] {usd(report.excluded_usd)} held in "
-                f"unpriced assets"
-
+            f"[magenta]excluded from the total:[/magenta] {usd(report.excluded_usd)} held in "
+            f"unpriced assets"
         )
     out.print(timeline_table(report, next_run_text(cfg, loaded.now)))

@@ -281,9 +281,7 @@ async def execute_venue_trades_async(
     )
     for s in legs.specs:
         if s.venue in blocked:
-            report.legs.append(
-                LegState(spec=s, reason=f"not started: {blocked[s.venue]}")
-            )
+            report.legs.append(LegState(spec=s, reason=f"not started: {blocked[s.venue]}"))
     report.legs.sort(key=lambda leg: leg.spec.leg_index)
     report.plan_id, report.recovered, report.notes = legs.plan_id, recovered, notes
     for line in report.lines():

@@ -287,7 +287,8 @@ def open_order_venues(
     else; close the result with `close_venues` in the loop that used it.
     """
     settings = [
-        venue_settings(loaded, n, need_credentials=send, environ=environ) for n in sorted(set(names))
+        venue_settings(loaded, n, need_credentials=send, environ=environ)
+        for n in sorted(set(names))
     ]
     return {
         s.name: build_adapter(s, read_only=not send, hours=hours, sleep=sleep) for s in settings
@@ -299,7 +300,9 @@ async def close_venues(venues: Mapping[str, Any]) -> None:
         await venue.close()
 
 
-def execution_config(loaded: LoadedConfig, name: str, *, retry: RetryPolicy | None = None) -> ExecutionConfig:
+def execution_config(
+    loaded: LoadedConfig, name: str, *, retry: RetryPolicy | None = None
+) -> ExecutionConfig:
     """How venue `name`'s legs are worked, from the `execution:` section.
 
     Slices above `split_orders_above` (quote units); brokers send day orders and follow the

@@ -46,14 +46,40 @@ def config(tmp_path, *, limit_orders="true", off_hours="wait_for_open"):
     return load_config_text(text, tmp_path / "keeper.yaml")
 
 
-def trade(step, venue, sell, sell_holding, sell_raw, sell_dec, buy, buy_holding, price_sell, price_buy, buy_dec, cost_bps):
+def trade(
+    step,
+    venue,
+    sell,
+    sell_holding,
+    sell_raw,
+    sell_dec,
+    buy,
+    buy_holding,
+    price_sell,
+    price_buy,
+    buy_dec,
+    cost_bps,
+):
     """A trade sized the way the planner sizes it: buy_raw = value sold net of costs / buy price,
     rounded down to the buy holding's raw units."""
     notional = D(sell_raw).scaleb(-sell_dec) * price_sell
     net = notional * (1 - D(cost_bps) / BPS)
     buy_raw = int((net / price_buy).scaleb(buy_dec).to_integral_value(rounding=ROUND_DOWN))
-    return Trade(step, venue, sell, sell_holding, sell_raw, sell_dec, buy, buy_holding, buy_raw,
-                 buy_dec, notional, D(0), D(0))
+    return Trade(
+        step,
+        venue,
+        sell,
+        sell_holding,
+        sell_raw,
+        sell_dec,
+        buy,
+        buy_holding,
+        buy_raw,
+        buy_dec,
+        notional,
+        D(0),
+        D(0),
+    )
 
 
 def plan_of(*trades, taken_at=1_700_000_000):
@@ -62,22 +88,37 @@ def plan_of(*trades, taken_at=1_700_000_000):
     return Plan(StrategyKind.THRESHOLD, steps, total_usd=D(10**6), taken_at=taken_at)
 
 
-SELL_BTC = trade(0, "binance", "BTC", "binance:BTC", 50_000_000, 8, "USDT", "binance:USDT", D(60000), D(1), 8, 15)
-SWAP_ON_CHAIN = trade(1, "chain", "USDC", "chain:" + USDC, 10**9, 6, "BTC", "chain:" + WBTC, D(1), D(60000), 8, 60)
-BUY_SPY = trade(2, "alpaca", "USD", "alpaca:USD", 4_500_000, 2, "SPY", "alpaca:SPY", D(1), D(450), 9, 5)
+SELL_BTC = trade(
+    0, "binance", "BTC", "binance:BTC", 50_000_000, 8, "USDT", "binance:USDT", D(60000), D(1), 8, 15
+)
+SWAP_ON_CHAIN = trade(
+    1, "chain", "USDC", "chain:" + USDC, 10**9, 6, "BTC", "chain:" + WBTC, D(1), D(60000), 8, 60
+)
+BUY_SPY = trade(
+    2, "alpaca", "USD", "alpaca:USD", 4_500_000, 2, "SPY", "alpaca:SPY", D(1), D(450), 9, 5
+)
 
 
 def test_venue_legs__cex_sell_and_broker_buy__sides_symbols_amounts_and_prices(tmp_path):
     loaded = config(tmp_path)
     legs = venue_legs(plan_of(SELL_BTC, SWAP_ON_CHAIN, BUY_SPY), loaded)
     sell, buy = legs.specs  # the chain's swap goes to the batch, not here
-    assert (sell.leg_index, sell.venue, sell.symbol, sell.side, sell.amount) == (0, "binance", "BTC/USDT", "sell", D("0.5"))
+    assert (sell.leg_index, sell.venue, sell.symbol, sell.side, sell.amount) == (
+        0,
+        "binance",
+        "BTC/USDT",
+        "sell",
+        D("0.5"),
+    )
     assert (buy.leg_index, buy.venue, buy.symbol, buy.side) == (2, "alpaca", "SPY", "buy")
     assert buy.amount == D(BUY_SPY.buy_raw).scaleb(-9)  # what the plan expects to receive
     assert legs.reference_prices == {("binance", "BTC/USDT"): D(60000), ("alpaca", "SPY"): D(450)}
     assert sell.worst_price == D(59700) and buy.worst_price == D("452.25")  # 0.5% tolerance
     assert sell.max_slippage_bps == 5 and buy.max_slippage_bps == 5
-    assert {s.plan_id for s in legs.specs} == {legs.plan_id} and legs.venues == ("alpaca", "binance")
+    assert {s.plan_id for s in legs.specs} == {legs.plan_id} and legs.venues == (
+        "alpaca",
+        "binance",
+    )
 
 
 def test_venue_legs__market_orders_configured__limit_may_use_the_whole_tolerance(tmp_path):
@@ -86,8 +127,24 @@ def test_venue_legs__market_orders_configured__limit_may_use_the_whole_tolerance
 
 
 def test_venue_legs__trade_not_against_the_quote__refused_in_one_line(tmp_path):
-    odd = trade(0, "binance", "BTC", "binance:BTC", 10**8, 8, "USDT", "binance:USDT", D(60000), D(1), 8, 15)
-    odd = Trade(0, "binance", "BTC", "binance:BTC", odd.sell_raw, 8, "SPY", "alpaca:SPY", 1, 9, D(1), D(0), D(0))
+    odd = trade(
+        0, "binance", "BTC", "binance:BTC", 10**8, 8, "USDT", "binance:USDT", D(60000), D(1), 8, 15
+    )
+    odd = Trade(
+        0,
+        "binance",
+        "BTC",
+        "binance:BTC",
+        odd.sell_raw,
+        8,
+        "SPY",
+        "alpaca:SPY",
+        1,
+        9,
+        D(1),
+        D(0),
+        D(0),
+    )
     with pytest.raises(ConfigError, match="not against its quote USDT"):
         venue_legs(plan_of(odd), config(tmp_path))
 
@@ -99,7 +156,25 @@ def test_plan_id__same_plan_and_cycle__same_id_else_different():
         plan_id(plan, 8),
         plan_id(plan, None),
         plan_id(plan_of(SELL_BTC, BUY_SPY, taken_at=1_700_000_001), 7),
-        plan_id(plan_of(trade(0, "binance", "BTC", "binance:BTC", 50_000_001, 8, "USDT", "binance:USDT", D(60000), D(1), 8, 15)), 7),
+        plan_id(
+            plan_of(
+                trade(
+                    0,
+                    "binance",
+                    "BTC",
+                    "binance:BTC",
+                    50_000_001,
+                    8,
+                    "USDT",
+                    "binance:USDT",
+                    D(60000),
+                    D(1),
+                    8,
+                    15,
+                )
+            ),
+            7,
+        ),
     }
     assert plan_id(plan, 7) not in others and len(others) == 4
 
@@ -115,17 +190,49 @@ def loaded(tmp_path_factory):
     units=st.integers(min_value=1_000, max_value=10**6),
     side=st.sampled_from(["sell", "buy"]),
 )
-def test_venue_legs__any_trade__reference_is_the_snapshot_price_and_worst_is_stricter(loaded, price, units, side):
+def test_venue_legs__any_trade__reference_is_the_snapshot_price_and_worst_is_stricter(
+    loaded, price, units, side
+):
     """The reference price is recovered from the trade alone to within one raw unit of what was
     bought; the worst price is the 0.5% tolerance beyond it, on the side that protects the leg."""
     if side == "sell":
-        t = trade(0, "binance", "BTC", "binance:BTC", units * 10**6, 8, "USDT", "binance:USDT", price, D(1), 8, 15)
+        t = trade(
+            0,
+            "binance",
+            "BTC",
+            "binance:BTC",
+            units * 10**6,
+            8,
+            "USDT",
+            "binance:USDT",
+            price,
+            D(1),
+            8,
+            15,
+        )
     else:
-        t = trade(0, "alpaca", "USD", "alpaca:USD", units * 10**4, 2, "SPY", "alpaca:SPY", D(1), price, 9, 5)
+        t = trade(
+            0,
+            "alpaca",
+            "USD",
+            "alpaca:USD",
+            units * 10**4,
+            2,
+            "SPY",
+            "alpaca:SPY",
+            D(1),
+            price,
+            9,
+            5,
+        )
     legs = venue_legs(plan_of(t), loaded)
     ref, spec = next(iter(legs.reference_prices.values())), legs.specs[0]
     bought = D(t.buy_raw).scaleb(-t.buy_decimals)
-    one_unit = price * D(1).scaleb(-t.buy_decimals) / bought if side == "buy" else D(1).scaleb(-8) / D(units)
+    one_unit = (
+        price * D(1).scaleb(-t.buy_decimals) / bought
+        if side == "buy"
+        else D(1).scaleb(-8) / D(units)
+    )
     assert abs(ref - price) <= price * one_unit + D("0.000001")
     slack = D("0.000002") + ref * D("1e-8")  # the reference is rounded to 6 places, worst to 10
     if side == "sell":

@@ -73,7 +73,12 @@ def servers(binance_server, okx_server, alpaca_server, ibkr_server):
     front = ibkr_server.front
     front.session, front.accounts_queried, front.ask_to_confirm = "authenticated", False, []
     front._warm.clear()
-    return {"binance": binance_server, "okx": okx_server, "alpaca": alpaca_server, "ibkr": ibkr_server}
+    return {
+        "binance": binance_server,
+        "okx": okx_server,
+        "alpaca": alpaca_server,
+        "ibkr": ibkr_server,
+    }
 
 
 @pytest.fixture
@@ -110,7 +115,9 @@ def test_ccxt_reader__local_binance__every_holding_priced_by_its_ticker(loaded, 
     btc = got["binance:BTC"]
     assert (btc.raw, btc.decimals, btc.kind) == (2 * 10**8, 8, HoldingKind.CEX_BALANCE)
     assert btc.price_usd == D("60000") and "BTC/USDT mid" in btc.price_source
-    assert got["binance:USDT"].price_usd == D(1) and "taken at $1" in got["binance:USDT"].price_source
+    assert (
+        got["binance:USDT"].price_usd == D(1) and "taken at $1" in got["binance:USDT"].price_source
+    )
     # DOGE: none held and no market: an empty holding, unpriced, which blocks nothing
     doge = got["binance:DOGE"]
     assert doge.raw == 0 and not doge.priced and "no DOGE/USDT market" in doge.unpriced_reason
@@ -122,7 +129,11 @@ def test_ccxt_reader__local_binance__every_holding_priced_by_its_ticker(loaded, 
 
 
 def test_ccxt_reader__okx_with_passphrase__balances_and_tickers(loaded, environ):
-    got = by_holding(CcxtReader("okx", loaded, environ=environ, sleep=nosleep).read(loaded.spec, int(time.time())))
+    got = by_holding(
+        CcxtReader("okx", loaded, environ=environ, sleep=nosleep).read(
+            loaded.spec, int(time.time())
+        )
+    )
     assert got["okx-btc"].raw == 2 * 10**8 and got["okx-btc"].price_usd == D("60000")
     assert got["okx-usdt"].raw == 100_000 * 10**8
 
@@ -135,7 +146,9 @@ def test_ccxt_reader__okx_with_passphrase__balances_and_tickers(loaded, environ)
         ("alpaca", "AP_API_KEY", "AP_API_KEY"),
     ],
 )
-def test_reader__credential_missing__one_line_naming_the_variable(loaded, environ, servers, venue, drop, named):
+def test_reader__credential_missing__one_line_naming_the_variable(
+    loaded, environ, servers, venue, drop, named
+):
     env = {k: v for k, v in environ.items() if k != drop}
     reader_cls = CcxtReader if venue in ("binance", "okx") else BrokerReader
     with pytest.raises(ConfigError) as e:
@@ -145,7 +158,9 @@ def test_reader__credential_missing__one_line_naming_the_variable(loaded, enviro
     assert all(not s.requests for s in servers.values())  # refused before any request
 
 
-def test_factory__no_credentials_in_environment__config_error_before_any_read(loaded, monkeypatch, servers):
+def test_factory__no_credentials_in_environment__config_error_before_any_read(
+    loaded, monkeypatch, servers
+):
     for var in ("AP_API_KEY", "AP_API_SECRET"):
         monkeypatch.delenv(var, raising=False)
     with pytest.raises(ConfigError, match="venue alpaca: set AP_API_KEY and AP_API_SECRET"):
@@ -155,9 +170,13 @@ def test_factory__no_credentials_in_environment__config_error_before_any_read(lo
 
 def test_ccxt_reader__exchange_unreachable__every_holding_failed_not_zero(loaded, environ):
     env = {**environ, "BN_BASE_URL": f"http://127.0.0.1:{free_port()}"}
-    reading = CcxtReader("binance", loaded, environ=env, retry=FAST, sleep=nosleep).read(loaded.spec, int(time.time()))
+    reading = CcxtReader("binance", loaded, environ=env, retry=FAST, sleep=nosleep).read(
+        loaded.spec, int(time.time())
+    )
     assert len(reading.positions) == 4
-    assert all(not p.read_ok and "balance read failed" in p.unpriced_reason for p in reading.positions)
+    assert all(
+        not p.read_ok and "balance read failed" in p.unpriced_reason for p in reading.positions
+    )
     # drift refuses to count them: BTC is blocked, never worth $0
     snapshot, _ = read_snapshot([_Fixed(reading)], loaded.spec, int(time.time()))
     report = compute_drift(loaded.spec, snapshot)
@@ -174,8 +193,12 @@ class _Fixed:
         return self.reading
 
 
-def test_broker_reader__alpaca__cash_held_marks_and_an_unheld_symbol_quoted(loaded, environ, servers):
-    reading = BrokerReader("alpaca", loaded, environ=environ, sleep=nosleep).read(loaded.spec, int(time.time()))
+def test_broker_reader__alpaca__cash_held_marks_and_an_unheld_symbol_quoted(
+    loaded, environ, servers
+):
+    reading = BrokerReader("alpaca", loaded, environ=environ, sleep=nosleep).read(
+        loaded.spec, int(time.time())
+    )
     got = by_holding(reading)
     assert set(got) == {"alpaca:SPY", "alpaca:QQQ", "alpaca:USD"}
     assert got["alpaca:SPY"].raw == 200 * 10**9 and got["alpaca:SPY"].price_usd == D("450.00")
@@ -187,14 +210,22 @@ def test_broker_reader__alpaca__cash_held_marks_and_an_unheld_symbol_quoted(load
 
 
 def test_broker_reader__ibkr_gateway_session__positions_and_cash(loaded, environ):
-    got = by_holding(BrokerReader("ibkr", loaded, environ=environ, sleep=nosleep).read(loaded.spec, int(time.time())))
+    got = by_holding(
+        BrokerReader("ibkr", loaded, environ=environ, sleep=nosleep).read(
+            loaded.spec, int(time.time())
+        )
+    )
     assert got["ibkr-spy"].raw == 200 * 10**8 and got["ibkr-spy"].price_usd == D("450.00")
     assert got["ibkr-usd"].raw == 250_000 * 100
 
 
-def test_broker_reader__ibkr_logged_out__failed_positions_say_where_to_log_in(loaded, environ, servers):
+def test_broker_reader__ibkr_logged_out__failed_positions_say_where_to_log_in(
+    loaded, environ, servers
+):
     servers["ibkr"].front.session = "logged_out"
-    reading = BrokerReader("ibkr", loaded, environ=environ, sleep=nosleep).read(loaded.spec, int(time.time()))
+    reading = BrokerReader("ibkr", loaded, environ=environ, sleep=nosleep).read(
+        loaded.spec, int(time.time())
+    )
     assert all(not p.read_ok and "log in" in p.unpriced_reason for p in reading.positions)
 
 
@@ -254,5 +285,10 @@ def test_endpoint__loopback_http_or_https__accepted(value, expected):
 def test_alpaca_settings__local_base_url__quotes_from_the_same_server(loaded, environ):
     local = venue_settings(loaded, "alpaca", need_credentials=False, environ=environ)
     assert local.data_url == environ["AP_BASE_URL"]
-    live = venue_settings(loaded, "alpaca", need_credentials=False, environ={"AP_BASE_URL": "https://api.alpaca.markets"})
+    live = venue_settings(
+        loaded,
+        "alpaca",
+        need_credentials=False,
+        environ={"AP_BASE_URL": "https://api.alpaca.markets"},
+    )
     assert live.data_url is None  # the adapter's default: https://data.alpaca.markets

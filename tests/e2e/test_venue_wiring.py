@@ -36,7 +36,6 @@ from keeper.errors import ConfigError
 from keeper.execution.venue_legs import (
     execute_venue_trades,
     execute_venue_trades_async,
-    venue_legs,
 )
 from keeper.store.journal import Journal
 from keeper.store.legs import JournalLegStore
@@ -118,7 +117,9 @@ def read_and_plan(loaded, now=None):
 
 def example_with_ibkr(tmp_path):
     """examples/keeper.yaml with the devnet's address book, plus an IBKR account holding AGG."""
-    text = EXAMPLE.read_text().replace("../.devnet/addresses.json", str(devnet_dir() / "addresses.json"))
+    text = EXAMPLE.read_text().replace(
+        "../.devnet/addresses.json", str(devnet_dir() / "addresses.json")
+    )
     text = text.replace(
         "  alpaca:\n    kind: broker",
         "  ibkr:\n    kind: broker\n    broker: ibkr\n    quote: USD\n  alpaca:\n    kind: broker",
@@ -143,7 +144,9 @@ def cli(*args):
 # -- status and preview of the example config -------------------------------------------------
 
 
-def test_status__example_config_on_local_venues__chain_exchange_broker_side_by_side(devnet, env, local, tmp_path, monkeypatch):
+def test_status__example_config_on_local_venues__chain_exchange_broker_side_by_side(
+    devnet, env, local, tmp_path, monkeypatch
+):
     monkeypatch.setenv("KEEPER_RPC_DEVNET", devnet.url)
     r = cli("status", "--config", str(example_with_ibkr(tmp_path)))
     assert r.exit_code == 0, r.output
@@ -153,10 +156,14 @@ def test_status__example_config_on_local_venues__chain_exchange_broker_side_by_s
     assert "$90,000.00" in rows["alpaca:SPY"] and "$49,000.00" in rows["ibkr-agg"]
     assert "devnet:WBTC" in rows and "feed" in rows["devnet:WBTC"]
     for server in servers(local).values():
-        assert server.requests and all(r.method == "GET" or "auth" in r.path for r in server.requests)
+        assert server.requests and all(
+            r.method == "GET" or "auth" in r.path for r in server.requests
+        )
 
 
-def test_preview__example_config_on_local_venues__orders_per_venue_nothing_sent(devnet, env, local, tmp_path, monkeypatch):
+def test_preview__example_config_on_local_venues__orders_per_venue_nothing_sent(
+    devnet, env, local, tmp_path, monkeypatch
+):
     monkeypatch.setenv("KEEPER_RPC_DEVNET", devnet.url)
     r = cli("rebalance", "preview", "--config", str(example_with_ibkr(tmp_path)), "--off-schedule")
     assert r.exit_code == 0, r.output
@@ -167,13 +174,24 @@ def test_preview__example_config_on_local_venues__orders_per_venue_nothing_sent(
         assert not server.engine.orders, f"{name} received an order"
         assert all(req.method == "GET" or "auth" in req.path for req in server.requests), name
     # the only authenticated Alpaca calls are the snapshot's account reads; the dry run made none
-    assert {req.path for req in local.alpaca.requests} <= {"/v2/account", "/v2/positions", "/v2/stocks/QQQ/quotes/latest", "/v2/stocks/VGT/quotes/latest"}
+    assert {req.path for req in local.alpaca.requests} <= {
+        "/v2/account",
+        "/v2/positions",
+        "/v2/stocks/QQQ/quotes/latest",
+        "/v2/stocks/VGT/quotes/latest",
+    }
 
 
 def test_preview__static_holdings__venue_orders_not_previewed_and_no_venue_touched(env, local):
     r = cli(
-        "rebalance", "preview", "--config", str(EXAMPLE), "--static",
-        str(REPO_ROOT / "examples" / "demo-holdings.yaml"), "--now", "1717405200",
+        "rebalance",
+        "preview",
+        "--config",
+        str(EXAMPLE),
+        "--static",
+        str(REPO_ROOT / "examples" / "demo-holdings.yaml"),
+        "--now",
+        "1717405200",
     )
     assert r.exit_code == 0, r.output
     assert "not previewed with --static" in r.output
@@ -183,7 +201,9 @@ def test_preview__static_holdings__venue_orders_not_previewed_and_no_venue_touch
 # -- the dry run ------------------------------------------------------------------------------
 
 
-def test_execute_venue_trades__dry_run__no_authenticated_call_and_nothing_placed(env, local, tmp_path):
+def test_execute_venue_trades__dry_run__no_authenticated_call_and_nothing_placed(
+    env, local, tmp_path
+):
     loaded = venues_config(tmp_path)
     _, decision = read_and_plan(loaded)
     for server in servers(local).values():
@@ -226,8 +246,15 @@ def run_send(plan, loaded, journal, *, hours, cycle=None, wrap=None, clock=None)
             venues = wrap(venues)
         try:
             return await execute_venue_trades_async(
-                plan, loaded, journal, venues=venues, send=True, cycle=cycle, retry=FAST,
-                sleep=clock.sleep, clock=clock,
+                plan,
+                loaded,
+                journal,
+                venues=venues,
+                send=True,
+                cycle=cycle,
+                retry=FAST,
+                sleep=clock.sleep,
+                clock=clock,
             )
         finally:
             await close_venues(venues)
@@ -235,7 +262,9 @@ def run_send(plan, loaded, journal, *, hours, cycle=None, wrap=None, clock=None)
     return asyncio.run(run())
 
 
-def test_execute_venue_trades__binance_and_alpaca__targets_reached_and_journal_matches(env, local, tmp_path):
+def test_execute_venue_trades__binance_and_alpaca__targets_reached_and_journal_matches(
+    env, local, tmp_path
+):
     loaded = venues_config(tmp_path)
     snap, decision = read_and_plan(loaded)
     plan = decision.plan
@@ -258,7 +287,10 @@ def test_execute_venue_trades__binance_and_alpaca__targets_reached_and_journal_m
     assert {row.name: row.status for row in drift.assets} == {
         name: Status.WITHIN for name in ("AGG", "BTC", "ETH", "SPY", "USD", "USDT")
     }
-    assert sum(1 for o in servers(local)["alpaca"].engine.orders.values() if o.symbol == "SPY/USD") == 3
+    assert (
+        sum(1 for o in servers(local)["alpaca"].engine.orders.values() if o.symbol == "SPY/USD")
+        == 3
+    )
 
 
 def test_execute_venue_trades__same_plan_run_twice__second_run_places_nothing(env, local, tmp_path):
@@ -267,13 +299,19 @@ def test_execute_venue_trades__same_plan_run_twice__second_run_places_nothing(en
     journal = Journal(tmp_path / "journal.sqlite")
     try:
         first = run_send(decision.plan, loaded, journal, hours=Hours(MONDAY_OPEN))
-        posts = {name: len([r for r in s.requests if r.method == "POST"]) for name, s in servers(local).items()}
+        posts = {
+            name: len([r for r in s.requests if r.method == "POST"])
+            for name, s in servers(local).items()
+        }
         again = run_send(decision.plan, loaded, journal, hours=Hours(MONDAY_OPEN))
     finally:
         journal.close()
     assert again.plan_id == first.plan_id
     assert [leg.to_dict() for leg in again.legs] == [leg.to_dict() for leg in first.legs]
-    assert posts == {name: len([r for r in s.requests if r.method == "POST"]) for name, s in servers(local).items()}
+    assert posts == {
+        name: len([r for r in s.requests if r.method == "POST"])
+        for name, s in servers(local).items()
+    }
 
 
 class Crash(BaseException):
@@ -309,29 +347,43 @@ class CrashBeforeLeg(JournalLegStore):
         super().save(leg)
 
 
-CRYPTO_ONLY = VENUES_ONLY.split("  etfs:")[0].replace(
-    "  alpaca: {kind: broker, broker: alpaca, credentials_env: ALPACA_, quote: USD, fee_bps: 0, slippage_bps: 5, min_trade: \"$1,000\"}\n", ""
-) + """  cash:
+CRYPTO_ONLY = (
+    VENUES_ONLY.split("  etfs:")[0].replace(
+        '  alpaca: {kind: broker, broker: alpaca, credentials_env: ALPACA_, quote: USD, fee_bps: 0, slippage_bps: 5, min_trade: "$1,000"}\n',
+        "",
+    )
+    + """  cash:
     cash: true
     assets:
       USDT: {target: "$80,000", holdings: [{venue: binance, symbol: USDT, decimals: 8}]}
 execution: {split_orders_above: "$25,000"}
 """
+)
 
 
 @pytest.mark.parametrize("crash", ["after_placing_leg_1", "before_leg_1"])
-def test_execute_venue_trades__crash_between_legs__recovered_from_journal_no_duplicate_order(env, local, tmp_path, crash):
+def test_execute_venue_trades__crash_between_legs__recovered_from_journal_no_duplicate_order(
+    env, local, tmp_path, crash
+):
     loaded = venues_config(tmp_path, CRYPTO_ONLY)
     _, decision = read_and_plan(loaded)
     plan = decision.plan
-    assert [(t.step, t.sell_asset, t.buy_asset) for t in plan.trades] == [(0, "BTC", "USDT"), (1, "USDT", "ETH")]
+    assert [(t.step, t.sell_asset, t.buy_asset) for t in plan.trades] == [
+        (0, "BTC", "USDT"),
+        (1, "USDT", "ETH"),
+    ]
     initial = local.binance.engine.totals()
     path = tmp_path / "journal.sqlite"
     journal = Journal(path)
     with pytest.raises(Crash):
         if crash == "after_placing_leg_1":
-            run_send(plan, loaded, journal, hours=None,
-                     wrap=lambda v: {**v, "binance": CrashAfterPlacing(v["binance"], 1)})
+            run_send(
+                plan,
+                loaded,
+                journal,
+                hours=None,
+                wrap=lambda v: {**v, "binance": CrashAfterPlacing(v["binance"], 1)},
+            )
         else:
             run_send(plan, loaded, CrashBeforeLeg(journal, 1), hours=None)
     journal.close()
@@ -361,8 +413,37 @@ def test_execute_venue_trades__crash_between_legs__recovered_from_journal_no_dup
     assert_journal_matches_venue(report.legs, local.binance.engine, initial)
 
 
-def test_execute_venue_trades__earlier_plan_has_live_day_orders__venue_blocked_nothing_placed(env, local, tmp_path):
-    loaded = venues_config(tmp_path, VENUES_ONLY.replace("execution: {", "execution: {off_hours: day_limit, "))
+def test_execute_venue_trades__crash_then_a_journal_without_the_legs__duplicate_orders(
+    env, local, tmp_path
+):
+    """The broken variant of the crash test: restarted on an empty journal (as a keeper without
+    one would be), the same plan sells and buys again."""
+    loaded = venues_config(tmp_path, CRYPTO_ONLY)
+    _, decision = read_and_plan(loaded)
+    journal, empty = Journal(tmp_path / "journal.sqlite"), Journal(tmp_path / "lost.sqlite")
+    try:
+        with pytest.raises(Crash):
+            run_send(
+                decision.plan,
+                loaded,
+                journal,
+                hours=None,
+                wrap=lambda v: {**v, "binance": CrashAfterPlacing(v["binance"], 1)},
+            )
+        run_send(decision.plan, loaded, empty, hours=None)
+    finally:
+        journal.close()
+        empty.close()
+    client_ids = Counter(o.client_id for o in local.binance.engine.orders.values())
+    assert max(client_ids.values()) > 1  # the same sell went to the exchange twice
+
+
+def test_execute_venue_trades__earlier_plan_has_live_day_orders__venue_blocked_nothing_placed(
+    env, local, tmp_path
+):
+    loaded = venues_config(
+        tmp_path, VENUES_ONLY.replace("execution: {", "execution: {off_hours: day_limit, ")
+    )
     _, decision = read_and_plan(loaded)
     local.alpaca.engine.market_open = False
     journal = Journal(tmp_path / "journal.sqlite")
@@ -376,12 +457,16 @@ def test_execute_venue_trades__earlier_plan_has_live_day_orders__venue_blocked_n
     assert resting > 0 and all(leg.state is OrderState.ACKNOWLEDGED for leg in alpaca_first)
     assert second.plan_id != first.plan_id
     alpaca_second = [leg for leg in second.legs if leg.spec.venue == "alpaca"]
-    assert all(leg.reason.startswith("not started: alpaca still has live orders") for leg in alpaca_second)
+    assert all(
+        leg.reason.startswith("not started: alpaca still has live orders") for leg in alpaca_second
+    )
     assert first.plan_id in alpaca_second[0].reason
     assert len(local.alpaca.engine.orders) == resting
 
 
-def test_execute_venue_trades__earlier_plan_waited_for_the_open__superseded_not_resent(env, local, tmp_path):
+def test_execute_venue_trades__earlier_plan_waited_for_the_open__superseded_not_resent(
+    env, local, tmp_path
+):
     loaded = venues_config(tmp_path)  # off_hours: wait_for_open (the default)
     _, decision = read_and_plan(loaded)
     journal = Journal(tmp_path / "journal.sqlite")
@@ -392,11 +477,15 @@ def test_execute_venue_trades__earlier_plan_waited_for_the_open__superseded_not_
     finally:
         journal.close()
     waiting = [leg for leg in old if leg.spec.venue == "alpaca"]
-    assert waiting and all(leg.state is OrderState.CANCELLED and "superseded" in leg.reason for leg in waiting)
+    assert waiting and all(
+        leg.state is OrderState.CANCELLED and "superseded" in leg.reason for leg in waiting
+    )
     assert all(leg.state is OrderState.FILLED for leg in second.legs)
     assert any("superseded" in note for note in second.notes)
     client_ids = [o.client_id for o in local.alpaca.engine.orders.values()]
-    assert all(second.legs[0].orders[0].client_id[:13] == cid[:13] for cid in client_ids)  # all plan 2's
+    assert all(
+        second.legs[0].orders[0].client_id[:13] == cid[:13] for cid in client_ids
+    )  # all plan 2's
 
 
 def test_execute_venue_trades__enabled_false__refused_before_any_order(env, local, tmp_path):
@@ -414,16 +503,25 @@ def test_execute_venue_trades__enabled_false__refused_before_any_order(env, loca
 # -- secrets ----------------------------------------------------------------------------------
 
 
-def test_secrets__status_preview_and_a_real_run_at_debug__no_key_anywhere(env, local, tmp_path, caplog, monkeypatch):
+def test_secrets__status_preview_and_a_real_run_at_debug__no_key_anywhere(
+    env, local, tmp_path, caplog, monkeypatch
+):
     planted = [v for k, v in env.items() if "_API_" in k]
     caplog.set_level(logging.DEBUG)
     path = tmp_path / "keeper.yaml"
     path.write_text(VENUES_ONLY)
-    outputs = [cli("-vv", "status", "--config", str(path)).output,
-               cli("-vv", "rebalance", "preview", "--config", str(path)).output]
+    outputs = [
+        cli("-vv", "status", "--config", str(path)).output,
+        cli("-vv", "rebalance", "preview", "--config", str(path)).output,
+    ]
     loaded = load_config(path)
     _, decision = read_and_plan(loaded)
-    local.binance.engine.faults.add("place", __import__("keeper.devnet.exchanges.engine", fromlist=["Fault"]).Fault("status", status=429, reason="rate_limit", retry_after_s=1))
+    local.binance.engine.faults.add(
+        "place",
+        __import__("keeper.devnet.exchanges.engine", fromlist=["Fault"]).Fault(
+            "status", status=429, reason="rate_limit", retry_after_s=1
+        ),
+    )
     journal = Journal(tmp_path / "journal.sqlite")
     try:
         report = run_send(decision.plan, loaded, journal, hours=Hours(MONDAY_OPEN))
@@ -436,7 +534,9 @@ def test_secrets__status_preview_and_a_real_run_at_debug__no_key_anywhere(env, l
     )
     texts = [caplog.text, *outputs, "\n".join(report.lines()), stored.decode("latin-1")]
     assert "binance:" in outputs[-1] and "balance read failed" in outputs[-1]
-    assert any("429" in record.getMessage() or "retry" in record.getMessage() for record in caplog.records)
+    assert any(
+        "429" in record.getMessage() or "retry" in record.getMessage() for record in caplog.records
+    )
     for value in planted:
         for text in texts:
             assert value not in text

@@ -140,8 +140,21 @@ def test_leg_store__any_leg__saved_and_loaded_losslessly(
         state=state,
         slices=(amount,),
         orders=[
-            OrderRecord("kid", 0, 1, amount, D("1.5"), state, "99", filled, filled * 2,
-                        (Fee("USD", fee),), True, 2, reason)
+            OrderRecord(
+                "kid",
+                0,
+                1,
+                amount,
+                D("1.5"),
+                state,
+                "99",
+                filled,
+                filled * 2,
+                (Fee("USD", fee),),
+                True,
+                2,
+                reason,
+            )
         ],
         reason=reason,
     )

@@ -81,9 +81,7 @@ class BrokerReader:
             call, self._retry, what=f"{self.venue}: {what}", sleep=self._sleep
         )
 
-    async def _positions(
-        self, adapter: Any, spec: PortfolioSpec, now: int
-    ) -> tuple[Position, ...]:
+    async def _positions(self, adapter: Any, spec: PortfolioSpec, now: int) -> tuple[Position, ...]:
         try:
             rows: list[VenuePosition] = await self._call("positions", adapter.positions)
         except HaltError:
@@ -109,7 +107,9 @@ class BrokerReader:
                 strict=True,
             )
         )
-        return tuple(self._position(spec, h, held.get(h.ref), quotes.get(h.ref), now) for h in self._holdings)
+        return tuple(
+            self._position(spec, h, held.get(h.ref), quotes.get(h.ref), now) for h in self._holdings
+        )
 
     def _position(
         self,
@@ -147,8 +147,13 @@ class BrokerReader:
             )
         if h.ref == self._cash:  # the broker reported no cash line: none held
             return position(
-                spec, h, quantity=Decimal(0), price_usd=Decimal(1), source=f"{self.venue} cash",
-                price_time=now, now=now,
+                spec,
+                h,
+                quantity=Decimal(0),
+                price_usd=Decimal(1),
+                source=f"{self.venue} cash",
+                price_time=now,
+                now=now,
             )
         if isinstance(quote, Decimal):
             return position(
