@@ -20,10 +20,12 @@ from keeper.errors import ConfigError
 REDACTED = "<redacted>"
 
 # 32-byte hex strings with a 0x prefix are private keys or hashes; hashes are useful in logs, so
-# only values registered as secrets are scrubbed exactly, and bare 64-hex words that follow a
-# key-like name are scrubbed by pattern.
+# only values registered as secrets are scrubbed exactly, and values ASSIGNED to a key-like name
+# (`password=...`, `api_key: ...`, `"secret": "..."`, `?apiKey=...`) are scrubbed by pattern.
+# An assignment needs "=" or ":": prose that merely names a key ("set BINANCE_API_KEY and
+# BINANCE_API_SECRET", "secrets never live in keeper.yaml") stays readable.
 _KEY_LIKE = re.compile(
-    r"(?i)((?:private[_-]?key|secret|password|passphrase|api[_-]?key)[^\w<]{0,3}+)(?!<redacted>)([^\s,;'\"}&<]+)"
+    r"(?i)((?:private[_-]?key|secret|password|passphrase|api[_-]?key)[\"']?\s*[=:]\s*[\"']?)(?!<redacted>)([^\s,;'\"}&<]+)"
 )
 
 _lock = threading.Lock()

@@ -149,8 +149,9 @@ def venues_env(local: LocalVenues) -> dict[str, str]:
 
 
 @devnet.command()
+@click.option("--env-file", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Where to write the environment (default: .devnet/venues.env).")
 @click.option("--exit-after", type=float, default=None, hidden=True, help="Stop after this many seconds (tests).")
-def venues(exit_after: float | None) -> None:
+def venues(env_file: Path | None, exit_after: float | None) -> None:
     """Run local Binance, OKX, Alpaca and IBKR servers until Ctrl-C.
 
     Their URLs and this run's throwaway keys go to .devnet/venues.env: `source` it in another
@@ -159,7 +160,7 @@ def venues(exit_after: float | None) -> None:
     from keeper.devnet.exchanges import LocalVenues
 
     with LocalVenues() as local:
-        path = devnet_dir() / "venues.env"
+        path = env_file or devnet_dir() / "venues.env"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch(mode=0o600)
         path.write_text("".join(f"export {k}={v}\n" for k, v in venues_env(local).items()))

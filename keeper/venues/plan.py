@@ -122,7 +122,7 @@ async def scale_buys(
                     continue
                 amount = sizing.round_down(spec.amount * factor, rules.step)
                 note = (
-                    f"scaled to {factor:.4f} of {spec.amount}: {venue.name} holds {cash} {quote} "
+                    f"scaled to {factor:.6f} of {spec.amount}: {venue.name} holds {cash} {quote} "
                     f"for buys needing {needed:.2f} (cash is not moved between venues)"
                 )
                 log.warning("leg %d: %s", spec.leg_index, note)

@@ -540,3 +540,26 @@ def test_secrets__status_preview_and_a_real_run_at_debug__no_key_anywhere(
     for value in planted:
         for text in texts:
             assert value not in text
+
+
+def test_devnet_venues_command__runs_and_stops__env_file_written_then_removed(tmp_path):
+    env_file = tmp_path / "venues.env"
+    r = cli("devnet", "venues", "--env-file", str(env_file), "--exit-after", "0")
+    assert r.exit_code == 0, r.output
+    assert f"source {env_file}" in r.output.replace("\n", "") and "local venues stopped" in r.output
+    assert not env_file.exists()  # the throwaway keys do not outlive the servers
+
+
+def test_status__keys_not_in_environment__one_line_naming_them_and_exit_2(
+    env, local, tmp_path, monkeypatch
+):
+    path = tmp_path / "keeper.yaml"
+    path.write_text(VENUES_ONLY)
+    for key in ("ALPACA_API_KEY", "ALPACA_API_SECRET"):
+        monkeypatch.delenv(key)
+    r = cli("status", "--config", str(path))
+    assert r.exit_code == 2
+    assert r.output.count("\n") == 1 and r.output.startswith(
+        "error: venue alpaca: set ALPACA_API_KEY and ALPACA_API_SECRET in the environment"
+    )
+    assert all(not s.requests for s in servers(local).values())

@@ -129,7 +129,8 @@ decimals = st.decimals(min_value=0, max_value=10**9, places=9)
     fee=decimals,
     state=st.sampled_from(list(OrderState)),
     worst=st.none() | decimals,
-    reason=st.none() | st.text(max_size=40),
+    # free text, but no key-like word: the journal scrubs "secret=..." from what it stores
+    reason=st.none() | st.text(alphabet="abdfghijlmnoquvwxz ÄΩ0123456789.,:-\n", max_size=40),
 )
 def test_leg_store__any_leg__saved_and_loaded_losslessly(
     make, amount, filled, fee, state, worst, reason
