@@ -10,4 +10,7 @@
 - `hours`: market hours from exchange_calendars.
 - `executor`: the leg state machine, crash recovery, cross-venue plans, the dry-run executor.
 - `status`: positions of every venue for `keeper status`.
+- `connect`: adapters from keeper.yaml and the environment (keys, `<PREFIX>BASE_URL`, settings);
+  `reading`: what the exchange and broker readers share (`cex.CcxtReader`,
+  `brokers.BrokerReader`, the factory's readers for `kind: cex` and `kind: broker`).
 """
