@@ -1,7 +1,7 @@
 """Benchmarks for the venue layer: the real ccxt and executor code against the local servers.
 
 Functions return plain dicts of numbers; the lead wires them into `make bench`. Run one directly:
-    .venv/bin/python -m bench.venues
+    .venv/bin/python -m bench.bench_venues
 """
 
 from __future__ import annotations
@@ -134,6 +134,14 @@ BENCHMARKS = {
     "venues.server_start_stop": bench_server_start_stop,
     "venues.reads": bench_venue_reads,
 }
+
+
+def run() -> dict[str, float]:
+    """`make bench` figures of every venue benchmark."""
+    figures: dict[str, float] = {}
+    for fn in BENCHMARKS.values():
+        figures.update({key: round(value, 3) for key, value in fn().items()})
+    return figures
 
 
 if __name__ == "__main__":
