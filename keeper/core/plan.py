@@ -151,10 +151,8 @@ def apply_plan(snapshot: Snapshot, plan: Plan) -> Snapshot:
         left = raw[t.sell_holding] - t.sell_raw
         if left < 0:
             raise ValueError(
-
-                    f"step {t.step}: sells {t.sell_raw} of {t.sell_holding} which holds "
-                    f"{raw[t.sell_holding]}"
-
+                f"step {t.step}: sells {t.sell_raw} of {t.sell_holding} which holds "
+                f"{raw[t.sell_holding]}"
             )
         raw[t.sell_holding] = left
         raw[t.buy_holding] += t.buy_raw

@@ -11,12 +11,16 @@ How it works:
    scope), the buyers that can only buy there share what it has in proportion to their need,
    must-moves first; the same for sellers. The shortfall is reported.
 3. **Pair** inside each venue. DIRECT venues (a DEX router) swap seller into buyer, largest
-   first, which makes at most sellers + buyers - 1 legs. VIA_QUOTE venues (CEX, broker) sell into
-   the quote asset first, then buy with it; the buys are sized from the raw quote the sells return
-   after costs, so they never spend more than is there.
-4. **Cost and drop**. Each leg gets its fee and slippage (venue bps) and a gas placeholder; legs
+   first, which makes at most sellers + buyers - 1 legs, one per (seller, buyer) pair. VIA_QUOTE
+   venues (CEX, broker) sell into the quote asset first, then buy with it; the buys are sized
+   from the raw quote the sells return after costs, so they never spend more than is there.
+4. **Consolidate** (`keeper.core.consolidate`). A buy or sell that pairing fragments into legs
+   under the venue's minimum is moved onto ONE counterpart that can carry it within its range
+   (an overweight asset first, then cash within its band and the reserve), so the plan is the
+   smallest set of trades and only what truly cannot be done is dropped.
+5. **Cost and drop**. Each leg gets its fee and slippage (venue bps) and a gas placeholder; legs
    under the venue's minimum trade size, or that round to zero raw units, are dropped and listed.
-5. **Order**: per venue, sells into the quote, then swaps, then buys from the quote.
+6. **Order**: per venue, sells into the quote, then swaps, then buys from the quote.
 
 Netting is by construction: each asset either sells or buys, never both. The result does not
 depend on the order assets, holdings or venues were listed in: everything is sorted by name.
@@ -28,8 +32,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, Decimal, localcontext
+from decimal import ROUND_CEILING, ROUND_DOWN, Decimal, localcontext
 
+from keeper.core.consolidate import (
+    Legs,
+    Movers,
+    Room,
+    consolidate_direct,
+    consolidate_quote_sells,
+    pair_greedy,
+    record_kept,
+)
 from keeper.core.drift import DriftReport, compute_drift
 from keeper.core.flow import FlowNetwork
 from keeper.core.plan import Dropped, Plan, Shortfall, Trade
@@ -74,7 +87,8 @@ def plan_goal(spec: PortfolioSpec, snapshot: Snapshot, report: DriftReport, goal
     with localcontext(MONEY_CONTEXT):
         book = _Book(spec, snapshot, goal)
         sells, buys = _match(book, goal)
-        legs, dropped = _pair_and_cost(book, sells, buys)
+        direct, settled = _consolidate(book, report, goal, sells, buys)
+        legs, dropped = _pair_and_cost(book, direct, settled)
         trades = _finish(legs, report)
         shortfalls = _shortfalls(book, goal, trades)
         notes = goal.notes + book.notes
@@ -119,10 +133,8 @@ class _Book:
                 quote = self._quote_position(snapshot, v)
                 if quote is None:
                     notes.append(
-
-                            f"venue {v.name}: its quote {v.quote} has no liquid priced "
-                            "holding: not traded"
-
+                        f"venue {v.name}: its quote {v.quote} has no liquid priced "
+                        "holding: not traded"
                     )
                     continue
             usable_venues.append(v.name)
@@ -336,21 +348,103 @@ class _Leg:
     slippage: Decimal
 
 
+@dataclass(slots=True)
+class _Settled:
+    """A VIA_QUOTE venue's consistent amounts (micro-USD), from `_settle_via_quote`."""
+
+    sells: dict[str, int]
+    quote_sold: int
+    buys: dict[str, int]
+    quote_bought: int
+    small: list[tuple[str, str, int]]  # (side, asset, amount) under the minimum
+    s_in: dict[str, int]  # what was settled: the sells, the buys, one-unit floors of the buys
+    b_in: dict[str, int]
+    units: dict[str, int]
+
+
+def _consolidate(
+    book: _Book,
+    report: DriftReport,
+    goal: Goal,
+    sells: dict[str, dict[str, int]],
+    buys: dict[str, dict[str, int]],
+) -> tuple[dict[str, Legs], dict[str, _Settled]]:
+    """Repair fragmented legs (`keeper.core.consolidate`) and fix every venue's amounts.
+
+    VIA_QUOTE venues first: their sales under the minimum move onto another seller there (or the
+    quote's own cash), then their amounts are settled. DIRECT venues are then paired into legs
+    (seller, buyer) -> micro-USD and repaired with the settled amounts charged to `Room`, so the
+    room every counterpart has left is what the plan will really use.
+    """
+    spec = book.spec
+    floors = {v: _micro(spec.venue(v).min_trade_usd) for v in book.venues}
+    direct = {
+        v: pair_greedy(sells.get(v, {}), buys.get(v, {}))
+        for v in book.venues
+        if spec.venue(v).pairing is Pairing.DIRECT
+    }
+    quoted = [v for v in book.venues if v not in direct]
+    room = Room.build(spec, report, goal, book.capacity, sells, buys)
+    buyable = frozenset(key for key, plist in book.liquid.items() if plist)
+    movers = Movers.of(goal, room.cash, buyable)
+
+    def charge_all(settled: dict[str, _Settled] | None) -> None:
+        room.clear()
+        for v, legs in direct.items():
+            record_kept(room, v, legs, floors[v])
+        for v in quoted:
+            q = spec.venue(v).quote
+            if settled is None:
+                s_amt, b_amt = sells.get(v, {}), buys.get(v, {})
+            else:
+                st = settled[v]
+                s_amt = {**st.sells, q: st.quote_sold}
+                b_amt = {**st.buys, q: st.quote_bought}
+            for a, x in s_amt.items():
+                if x and (a == q or x >= floors[v]):
+                    room.sell(a, v, x)
+            for b, x in b_amt.items():
+                if x and (b == q or x >= floors[v]):
+                    room.buy(b, x)
+
+    charge_all(None)
+    settled: dict[str, _Settled] = {}
+    for v in quoted:
+        venue = spec.venue(v)
+        consolidate_quote_sells(
+            v, venue.quote, sells[v], floors[v], 10_000 - venue.cost_bps, room, movers
+        )
+    for v in quoted:
+        venue = spec.venue(v)
+        units = {b: _unit_floor(book.buy_holding(b, v), venue) for b in buys[v] if b != venue.quote}
+        settled[v] = _Settled(
+            *_settle_via_quote(venue, sells[v], buys[v], units),
+            s_in=sells[v],
+            b_in=buys[v],
+            units=units,
+        )
+    charge_all(settled)
+    consolidate_direct(direct, floors, room, movers)
+    return direct, settled
+
+
+def _unit_floor(bp: Position, venue: VenueSpec) -> int:
+    """The smallest spend (micro-USD, rounded up) that buys one raw unit of `bp` after costs."""
+    unit = Decimal(1).scaleb(-bp.decimals) * bp.price_usd * MICRO * BPS / (BPS - venue.cost_bps)
+    return int(unit.to_integral_value(rounding=ROUND_CEILING)) + 1
+
+
 def _pair_and_cost(
-    book: _Book, sells: dict[str, dict[str, int]], buys: dict[str, dict[str, int]]
+    book: _Book, direct: dict[str, Legs], settled: dict[str, _Settled]
 ) -> tuple[list[_Leg], list[Dropped]]:
     legs: list[_Leg] = []
     dropped: list[Dropped] = []
     for vname in book.venues:
         venue = book.spec.venue(vname)
-        s_assets = sells.get(vname, {})
-        b_assets = buys.get(vname, {})
-        if not s_assets and not b_assets:
-            continue
         if venue.pairing is Pairing.DIRECT:
-            _pair_direct(book, venue, s_assets, b_assets, legs, dropped)
+            _pair_direct(book, venue, direct.get(vname, {}), legs, dropped)
         else:
-            _pair_via_quote(book, venue, s_assets, b_assets, legs, dropped)
+            _pair_via_quote(book, venue, settled[vname], legs, dropped)
     return legs, dropped
 
 
@@ -367,70 +461,92 @@ def _split_holdings(book: _Book, asset: str, venue: str, amount: int) -> list[tu
     return out
 
 
+def _draw(
+    book: _Book, asset: str, venue: str, amount: int, used: dict[str, int]
+) -> list[tuple[Position, int]]:
+    """Holdings a leg of `amount` micro-USD sells from: the first (largest) one that still has
+    it, else several, largest first. `used` (micro-USD taken per holding) is updated."""
+    holdings = book.sellable(asset, venue)
+    for p in holdings:
+        if book.micro[p.holding] - used[p.holding] >= amount:
+            used[p.holding] += amount
+            return [(p, amount)]
+    out = []
+    for p in holdings:
+        take = min(amount, book.micro[p.holding] - used[p.holding])
+        if take > 0:
+            used[p.holding] += take
+            out.append((p, take))
+            amount -= take
+        if amount <= 0:
+            break
+    return out
+
+
 def _pair_direct(
-    book: _Book,
-    venue: VenueSpec,
-    s_assets: dict[str, int],
-    b_assets: dict[str, int],
-    legs: list[_Leg],
-    dropped: list[Dropped],
+    book: _Book, venue: VenueSpec, pairs: Legs, legs: list[_Leg], dropped: list[Dropped]
 ) -> None:
-    sellers = [
-        (p, amt)
-        for a in sorted(s_assets)
-        for p, amt in _split_holdings(book, a, venue.name, s_assets[a])
-    ]
-    sellers.sort(key=lambda x: (-x[1], x[0].holding))
-    buyers = sorted(
-        ((book.buy_holding(a, venue.name), amt) for a, amt in b_assets.items()),
-        key=lambda x: (-x[1], x[0].holding),
-    )
+    """One leg per (seller, buyer) pair, largest first, each from one holding where one holds it;
+    the last leg out of a holding that is sold entirely takes exactly what is left of it."""
+    used: dict[str, int] = defaultdict(int)
     spent: dict[str, int] = defaultdict(int)
-    i = j = 0
-    s_left = sellers[0][1] if sellers else 0
-    b_left = buyers[0][1] if buyers else 0
-    while i < len(sellers) and j < len(buyers):
-        amt = min(s_left, b_left)
-        sp, bp = sellers[i][0], buyers[j][0]
-        # the last leg out of a holding that is sold entirely takes exactly what is left of it
-        whole = s_left == amt and sellers[i][1] == book.micro[sp.holding]
-        leg = _leg(venue, 1, sp, bp, amt, spent, whole=whole)
-        _keep_or_drop(venue, leg, sp, bp, amt, legs, dropped)
-        s_left -= amt
-        b_left -= amt
-        if s_left == 0:
-            i += 1
-            s_left = sellers[i][1] if i < len(sellers) else 0
-        if b_left == 0:
-            j += 1
-            b_left = buyers[j][1] if j < len(buyers) else 0
+    floor = _micro(venue.min_trade_usd)
+    for (s, b), amount in sorted(pairs.items(), key=lambda kv: (-kv[1], kv[0])):
+        bp = book.buy_holding(b, venue.name)
+        for sp, take in _draw(book, s, venue.name, amount, used):
+            whole = used[sp.holding] == book.micro[sp.holding]
+            leg = _leg(venue, 1, sp, bp, take, spent, whole=whole, floor=floor)
+            _keep_or_drop(venue, leg, sp, bp, take, legs, dropped)
 
 
 def _pair_via_quote(
-    book: _Book,
-    venue: VenueSpec,
-    s_assets: dict[str, int],
-    b_assets: dict[str, int],
-    legs: list[_Leg],
-    dropped: list[Dropped],
+    book: _Book, venue: VenueSpec, settled: _Settled, legs: list[_Leg], dropped: list[Dropped]
 ) -> None:
     """Sells into the quote, then buys with it. Amounts are settled first (`_settle_via_quote`) so
     that no sale is made for a buy that gets dropped as too small, then turned into raw legs; each
-    buy spends its share of the raw quote actually there, rounded down."""
+    buy spends its share of the raw quote actually there, rounded down. A buy that still fails
+    once amounts are raw units (it rounds to nothing, or under the minimum) is taken out and the
+    venue settled again without it, so no sale is made for it either."""
+    failed: list[Dropped] = []
+    for _ in range(4):
+        out_legs, out_dropped = _via_quote_legs(book, venue, settled)
+        lost = [x for x in out_dropped if x.buy_asset in settled.buys]
+        if not lost:
+            break
+        failed += lost
+        gone = {x.buy_asset for x in lost}
+        b_in = {b: x for b, x in settled.b_in.items() if b not in gone}
+        settled = _Settled(
+            *_settle_via_quote(venue, settled.s_in, b_in, settled.units),
+            s_in=settled.s_in,
+            b_in=b_in,
+            units=settled.units,
+        )
+    legs += out_legs
+    dropped += out_dropped + [x for x in failed if x not in out_dropped]
+
+
+def _via_quote_legs(
+    book: _Book, venue: VenueSpec, settled: _Settled
+) -> tuple[list[_Leg], list[Dropped]]:
+    legs: list[_Leg] = []
+    dropped: list[Dropped] = []
     q = book.quote[venue.name]
     qa = venue.quote
-    sells, x_q, buys, y_q, small = _settle_via_quote(venue, s_assets, b_assets)
-    for side, asset, amount in small:
+    sells, x_q, buys, y_q = (
+        settled.sells,
+        settled.quote_sold,
+        settled.buys,
+        settled.quote_bought,
+    )
+    for side, asset, amount in settled.small:
         sa, ba = (asset, qa) if side == "sell" else (qa, asset)
-        dropped.append(
-            Dropped(
-                venue.name,
-                sa,
-                ba,
-                _usd(amount),
-                f"below the {venue.name} minimum trade of ${venue.min_trade_usd:,}",
-            )
+        reason = (
+            f"below the {venue.name} minimum trade of ${venue.min_trade_usd:,}"
+            if _usd(amount) < venue.min_trade_usd
+            else "rounds to zero units"
         )
+        dropped.append(Dropped(venue.name, sa, ba, _usd(amount), reason))
     spent: dict[str, int] = defaultdict(int)
     funds_raw = min(_raw_of(x_q, q), q.raw) if x_q else 0
     spent[q.holding] += funds_raw
@@ -441,22 +557,30 @@ def _pair_via_quote(
                 funds_raw += leg.buy_raw
     demand = sum(buys.values()) + y_q
     if funds_raw <= 0 or demand <= 0:
-        return
+        return legs, dropped
     for b in sorted(buys, key=lambda b: (-buys[b], b)):
         bp = book.buy_holding(b, venue.name)
         q_raw = funds_raw * buys[b] // demand
         leg = _leg_raw(venue, 2, q, bp, q_raw, _value(q_raw, q))
         _keep_or_drop(venue, leg, q, bp, buys[b], legs, dropped)
+    return legs, dropped
 
 
-def _settle_via_quote(venue: VenueSpec, s_assets: dict[str, int], b_assets: dict[str, int]):
+def _settle_via_quote(
+    venue: VenueSpec,
+    s_assets: dict[str, int],
+    b_assets: dict[str, int],
+    unit_floor: dict[str, int] | None = None,
+):
     """Consistent amounts (micro-USD) for a VIA_QUOTE venue: every sell and buy at least the
-    venue minimum, and the quote the sells return (after costs) plus the quote's own sale equal to
-    what the buys and the quote's own purchase take. Returns (sells, quote sold, buys, quote
-    bought, dropped [(side, asset, amount)])."""
+    venue minimum (and every buy at least one whole unit of what it buys, `unit_floor`, so no sale
+    is made for a buy that would round to nothing), and the quote the sells return (after costs)
+    plus the quote's own sale equal to what the buys and the quote's own purchase take. Returns
+    (sells, quote sold, buys, quote bought, dropped [(side, asset, amount)])."""
     qa = venue.quote
     keep = 10_000 - venue.cost_bps  # quote returned per unit sold, in basis points
     floor = _micro(venue.min_trade_usd)
+    units = unit_floor or {}
     sells = {a: v for a, v in s_assets.items() if a != qa and v > 0}
     buys = {b: v for b, v in b_assets.items() if b != qa and v > 0}
     x_q, y_q = s_assets.get(qa, 0), b_assets.get(qa, 0)
@@ -465,7 +589,7 @@ def _settle_via_quote(venue: VenueSpec, s_assets: dict[str, int], b_assets: dict
         changed = False
         for side, book in (("sell", sells), ("buy", buys)):
             for a in sorted(book):
-                if book[a] < floor:
+                if book[a] < (max(floor, units.get(a, 0)) if side == "buy" else floor):
                     small[(side, a)] = max(small.get((side, a), 0), book.pop(a))
                     changed = True
         funds = x_q + sum(sells.values()) * keep // 10_000
@@ -501,11 +625,21 @@ def _leg(
     spent: dict[str, int],
     *,
     whole: bool,
+    floor: int = 0,
 ) -> _Leg:
     """A leg selling `amount` micro-USD of `sp` into `bp`; raw rounded down, never past the "
     "holding."""
     left = sp.raw - spent[sp.holding]
     raw = left if whole else min(_raw_of(amount, sp), left)
+    if (
+        0 < floor <= amount
+        and raw < left
+        and _micro(_value(raw, sp)) < floor
+        and _value(1, sp) * BPS <= _usd(amount)
+    ):
+        # rounding down put a leg meant to be at the minimum just under it: one more raw unit
+        # (worth at most 1 bp of the leg) keeps it, where a coarse unit (a share) would not
+        raw += 1
     spent[sp.holding] += raw
     return _leg_raw(venue, phase, sp, bp, raw, _value(raw, sp))
 
