@@ -171,6 +171,27 @@ class Room:
             and -self.class_net[c] + amount <= self.class_buy_limit[c]
         )
 
+    def sell_room(self, asset: str, venue: str) -> int:
+        """How much more `asset` may sell on `venue` (micro-USD), by `can_sell`'s rules."""
+        c = self.class_of[asset]
+        left = min(
+            self.sell_limit.get(asset, 0) - self.sold[asset],
+            self.capacity.get((asset, venue), 0) - self.sold_at[(asset, venue)],
+            self.class_sell_limit[c] - self.class_net[c],
+        )
+        if asset in self.cash:
+            left = min(left, self.pool_limit - self.cash_sold)
+        return max(0, left)
+
+    def buy_room(self, asset: str) -> int:
+        """How much more `asset` may buy (micro-USD), by `can_buy`'s rules."""
+        c = self.class_of[asset]
+        left = min(
+            self.buy_limit.get(asset, 0) - self.bought[asset],
+            self.class_buy_limit[c] + self.class_net[c],
+        )
+        return max(0, left)
+
     # --- bookkeeping --------------------------------------------------------------------------
 
     def sell(self, asset: str, venue: str, amount: int) -> None:

@@ -47,8 +47,11 @@ from keeper.core.drift import DriftReport, compute_drift
 from keeper.core.flow import FlowNetwork
 from keeper.core.plan import Dropped, Plan, Shortfall, Trade
 from keeper.core.portfolio import Position, Snapshot
+from keeper.core.settle import settle_via_quote
 from keeper.core.spec import HoldingKind, Pairing, PortfolioSpec, VenueSpec
 from keeper.core.strategies import Goal, RunContext, choose
+from keeper.core.taxcontext import TaxContext
+from keeper.core.taxplan import plan_taxable
 from keeper.money import BPS, MONEY_CONTEXT, to_decimal
 
 ZERO = Decimal(0)
@@ -65,15 +68,33 @@ class Decision:
     plan: Plan
 
 
-def decide(spec: PortfolioSpec, snapshot: Snapshot, ctx: RunContext) -> Decision:
-    """Drift -> strategy -> plan, for one snapshot. Pure."""
+def decide(
+    spec: PortfolioSpec, snapshot: Snapshot, ctx: RunContext, tax: TaxContext | None = None
+) -> Decision:
+    """Drift -> strategy -> plan, for one snapshot. Pure.
+
+    With `tax` (a taxable treasury) the goal and plan are tax-aware (`keeper.core.taxplan`): lots
+    chosen by the lot method, each trade's estimated tax, gains deferred inside classes, re-buy
+    rules, loss-harvest pairs. Without it, the plan is exactly the tax-blind one.
+    """
     report = compute_drift(spec, snapshot)
     goal = choose(report, spec, ctx)
-    return Decision(report, goal, plan_goal(spec, snapshot, report, goal))
+    if tax is None:
+        return Decision(report, goal, plan_goal(spec, snapshot, report, goal))
+    goal, plan = plan_taxable(spec, snapshot, ctx, report, goal, tax, plan_goal)
+    return Decision(report, goal, plan)
 
 
-def plan_goal(spec: PortfolioSpec, snapshot: Snapshot, report: DriftReport, goal: Goal) -> Plan:
-    """Turn `goal` into trades (see the module docstring)."""
+def plan_goal(
+    spec: PortfolioSpec,
+    snapshot: Snapshot,
+    report: DriftReport,
+    goal: Goal,
+    *,
+    sell_tiers: dict[str, int] | None = None,
+) -> Plan:
+    """Turn `goal` into trades (see the module docstring). `sell_tiers` (asset -> tier, 0 first)
+    orders which assets that only *may* sell fund the must-buys (the tax step's preference)."""
     base = dict(
         strategy=goal.strategy,
         notes=goal.notes,
@@ -86,7 +107,7 @@ def plan_goal(spec: PortfolioSpec, snapshot: Snapshot, report: DriftReport, goal
         )
     with localcontext(MONEY_CONTEXT):
         book = _Book(spec, snapshot, goal)
-        sells, buys = _match(book, goal)
+        sells, buys = _match(book, goal, sell_tiers)
         direct, settled = _consolidate(book, report, goal, sells, buys)
         legs, dropped = _pair_and_cost(book, direct, settled)
         trades = _finish(legs, report)
@@ -201,8 +222,11 @@ class _Book:
 # --- 1 + 2: matching --------------------------------------------------------------------------
 
 
-def _match(book: _Book, goal: Goal) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
-    """Max flow in three phases; returns sells[venue][asset] and buys[venue][asset] in micro-USD."""
+def _match(
+    book: _Book, goal: Goal, tiers: dict[str, int] | None = None
+) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
+    """Max flow in three phases; returns sells[venue][asset] and buys[venue][asset] in micro-USD.
+    In phase 3 the sellers' may-parts open tier by tier (`tiers`, all at once without)."""
     spec = book.spec
     sellers = [m for m in goal.moves if m.sells]
     buyers = [m for m in goal.moves if m.buys]
@@ -241,9 +265,11 @@ def _match(book: _Book, goal: Goal) -> tuple[dict[str, dict[str, int]], dict[str
     net.max_flow(S, T)
     for m in buyers:  # phase 3: may -> must (may-buys frozen at what they got)
         net.set_capacity(sink_edge[m.asset], max(net.flow(sink_edge[m.asset]), _micro(m.must_buy)))
-    for m in sellers:
-        net.set_capacity(src_edge[m.asset], _micro(m.must_sell) + _micro(m.may_sell))
-    net.max_flow(S, T)
+    for tier in sorted(set((tiers or {}).values()) | {0}):
+        for m in sellers:
+            if (tiers or {}).get(m.asset, 0) == tier:
+                net.set_capacity(src_edge[m.asset], _micro(m.must_sell) + _micro(m.may_sell))
+        net.max_flow(S, T)
 
     sells: dict[str, dict[str, int]] = {v: {} for v in venues}
     buys: dict[str, dict[str, int]] = {v: {} for v in venues}
@@ -350,16 +376,23 @@ class _Leg:
 
 @dataclass(slots=True)
 class _Settled:
-    """A VIA_QUOTE venue's consistent amounts (micro-USD), from `_settle_via_quote`."""
+    """A VIA_QUOTE venue's consistent amounts (micro-USD), from `settle_via_quote`, and what
+    they were settled from (`s_in`, `b_in`, the other arguments in `args`)."""
 
     sells: dict[str, int]
     quote_sold: int
     buys: dict[str, int]
     quote_bought: int
     small: list[tuple[str, str, int]]  # (side, asset, amount) under the minimum
-    s_in: dict[str, int]  # what was settled: the sells, the buys, one-unit floors of the buys
+    s_in: dict[str, int]
     b_in: dict[str, int]
-    units: dict[str, int]
+    args: dict
+
+    @classmethod
+    def of(cls, venue: VenueSpec, s_in: dict[str, int], b_in: dict[str, int], **args) -> _Settled:
+        floor = _micro(venue.min_trade_usd)
+        out = settle_via_quote(venue.quote, venue.cost_bps, floor, s_in, b_in, **args)
+        return cls(*out, s_in=s_in, b_in=b_in, args=args)
 
 
 def _consolidate(
@@ -414,14 +447,31 @@ def _consolidate(
         consolidate_quote_sells(
             v, venue.quote, sells[v], floors[v], 10_000 - venue.cost_bps, room, movers
         )
+    must = movers.must_sell | movers.must_buy
     for v in quoted:
         venue = spec.venue(v)
-        units = {b: _unit_floor(book.buy_holding(b, v), venue) for b in buys[v] if b != venue.quote}
-        settled[v] = _Settled(
-            *_settle_via_quote(venue, sells[v], buys[v], units),
-            s_in=sells[v],
-            b_in=buys[v],
-            units=units,
+        q, f = venue.quote, floors[v]
+        units = {b: _unit_floor(book.buy_holding(b, v), venue) for b in buys[v] if b != q}
+        whole = {
+            a: _whole_units(book.sellable(a, v)[0], venue.min_trade_usd)
+            for a in sells[v]
+            if a != q and book.sellable(a, v)
+        }
+        hi_sell = {
+            a: (x if x >= f else 0) + room.sell_room(a, v) for a, x in sells[v].items() if a != q
+        }
+        hi_buy = {b: (x if x >= f else 0) + room.buy_room(b) for b, x in buys[v].items() if b != q}
+        if q in movers.buyers:
+            hi_buy[q] = buys[v].get(q, 0) + room.buy_room(q)
+        settled[v] = _Settled.of(
+            venue,
+            sells[v],
+            buys[v],
+            unit_floor=units,
+            sell_floor=whole,
+            hi_sell=hi_sell,
+            hi_buy=hi_buy,
+            must=must,
         )
     charge_all(settled)
     consolidate_direct(direct, floors, room, movers)
@@ -432,6 +482,13 @@ def _unit_floor(bp: Position, venue: VenueSpec) -> int:
     """The smallest spend (micro-USD, rounded up) that buys one raw unit of `bp` after costs."""
     unit = Decimal(1).scaleb(-bp.decimals) * bp.price_usd * MICRO * BPS / (BPS - venue.cost_bps)
     return int(unit.to_integral_value(rounding=ROUND_CEILING)) + 1
+
+
+def _whole_units(sp: Position, usd: Decimal) -> int:
+    """`usd` rounded up to whole raw units of `sp`, in micro-USD (rounded up)."""
+    unit = Decimal(1).scaleb(-sp.decimals) * sp.price_usd
+    units = (usd / unit).to_integral_value(rounding=ROUND_CEILING)
+    return int((units * unit * MICRO).to_integral_value(rounding=ROUND_CEILING))
 
 
 def _pair_and_cost(
@@ -502,7 +559,7 @@ def _pair_direct(
 def _pair_via_quote(
     book: _Book, venue: VenueSpec, settled: _Settled, legs: list[_Leg], dropped: list[Dropped]
 ) -> None:
-    """Sells into the quote, then buys with it. Amounts are settled first (`_settle_via_quote`) so
+    """Sells into the quote, then buys with it. Amounts are settled first (`keeper.core.settle`) so
     that no sale is made for a buy that gets dropped as too small, then turned into raw legs; each
     buy spends its share of the raw quote actually there, rounded down. A buy that still fails
     once amounts are raw units (it rounds to nothing, or under the minimum) is taken out and the
@@ -516,12 +573,7 @@ def _pair_via_quote(
         failed += lost
         gone = {x.buy_asset for x in lost}
         b_in = {b: x for b, x in settled.b_in.items() if b not in gone}
-        settled = _Settled(
-            *_settle_via_quote(venue, settled.s_in, b_in, settled.units),
-            s_in=settled.s_in,
-            b_in=b_in,
-            units=settled.units,
-        )
+        settled = _Settled.of(venue, settled.s_in, b_in, **settled.args)
     legs += out_legs
     dropped += out_dropped + [x for x in failed if x not in out_dropped]
 
@@ -564,56 +616,6 @@ def _via_quote_legs(
         leg = _leg_raw(venue, 2, q, bp, q_raw, _value(q_raw, q))
         _keep_or_drop(venue, leg, q, bp, buys[b], legs, dropped)
     return legs, dropped
-
-
-def _settle_via_quote(
-    venue: VenueSpec,
-    s_assets: dict[str, int],
-    b_assets: dict[str, int],
-    unit_floor: dict[str, int] | None = None,
-):
-    """Consistent amounts (micro-USD) for a VIA_QUOTE venue: every sell and buy at least the
-    venue minimum (and every buy at least one whole unit of what it buys, `unit_floor`, so no sale
-    is made for a buy that would round to nothing), and the quote the sells return (after costs)
-    plus the quote's own sale equal to what the buys and the quote's own purchase take. Returns
-    (sells, quote sold, buys, quote bought, dropped [(side, asset, amount)])."""
-    qa = venue.quote
-    keep = 10_000 - venue.cost_bps  # quote returned per unit sold, in basis points
-    floor = _micro(venue.min_trade_usd)
-    units = unit_floor or {}
-    sells = {a: v for a, v in s_assets.items() if a != qa and v > 0}
-    buys = {b: v for b, v in b_assets.items() if b != qa and v > 0}
-    x_q, y_q = s_assets.get(qa, 0), b_assets.get(qa, 0)
-    small: dict[tuple[str, str], int] = {}
-    for _ in range(8):
-        changed = False
-        for side, book in (("sell", sells), ("buy", buys)):
-            for a in sorted(book):
-                if book[a] < (max(floor, units.get(a, 0)) if side == "buy" else floor):
-                    small[(side, a)] = max(small.get((side, a), 0), book.pop(a))
-                    changed = True
-        funds = x_q + sum(sells.values()) * keep // 10_000
-        demand = sum(buys.values()) + y_q
-        if demand > funds:  # not enough quote: scale the buys (and the quote's own share) down
-            buys = {b: v * funds // demand for b, v in buys.items()}
-            y_q = y_q * funds // demand if demand else 0
-            changed = True
-        elif funds > demand:  # buys were dropped or capped: sell less, asset sales first
-            excess = funds - demand
-            total = sum(sells.values())
-            cut = min(total, excess * 10_000 // keep if keep else total)
-            if cut:
-                sells = {a: v - v * cut // total for a, v in sells.items()}
-                changed = True
-            funds = x_q + sum(sells.values()) * keep // 10_000
-            if funds > demand:
-                x_q = max(0, x_q - (funds - demand))
-        if not changed:
-            break
-    for side, a in list(small):
-        if (sells if side == "sell" else buys).get(a):
-            del small[(side, a)]
-    return sells, x_q, buys, y_q, [(side, a, v) for (side, a), v in sorted(small.items())]
 
 
 def _leg(
@@ -734,7 +736,7 @@ def _shortfalls(book: _Book, goal: Goal, trades: tuple[Trade, ...]) -> tuple[Sho
         net[t.sell_asset] -= t.notional_usd
         net[t.buy_asset] += t.notional_usd
     out = []
-    tolerance = Decimal("0.01") + sum((t.expected_cost_usd for t in trades), ZERO)
+    tolerance = Decimal("0.01") + sum((t.execution_cost_usd for t in trades), ZERO)
     for m in goal.moves:
         where = book.venues_of.get(m.asset, [])
         unmet_sell = m.must_sell - max(-net[m.asset], ZERO)

@@ -309,6 +309,12 @@ def _off_schedule(
     )
 
 
+def may_trade(row: DriftRow, report: DriftReport, spec: PortfolioSpec, ctx: RunContext) -> bool:
+    """Whether an asset may trade on this run: priced, and allowed by the frequency matrix (or
+    the urgent override). Used by the tax step before it moves a buy onto a substitute."""
+    return not row.blocked and _allowed(row, report, spec, ctx)
+
+
 def _allowed(row: DriftRow, report: DriftReport, spec: PortfolioSpec, ctx: RunContext) -> bool:
     """The frequency matrix, with the urgent override for hard breaches."""
     cls = spec.asset_class(row.asset_class)

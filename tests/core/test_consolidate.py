@@ -220,3 +220,31 @@ def test_scaled_treasury__plan__one_leg_per_pair_per_venue(seed):
     plan = decide(spec, snap, RunContext(NOW, cadence=Cadence.QUARTERLY)).plan
     keys = [(t.venue, t.sell_holding, t.buy_holding) for t in plan.trades]
     assert len(keys) == len(set(keys))
+
+
+def test_via_quote__funds_split_over_small_buys__given_to_fewer_buys_that_clear_the_minimum():
+    # A broker with seed 000's $1,000 ETF minimum. SOXX and ARKK must each sell $1,066 (past
+    # their hard limit); QQQ and VGT may absorb $737 each, BND and TLT $368: shared out, every
+    # buy is under $1,000, nothing would be bought and the sales would be cut to nothing. Settled:
+    # the two larger needs are raised to the minimum within their bands and share the funds.
+    etf = Band(D("0.05"), D("0.1"))
+    broker = venue("ibkr", VenueKind.BROKER, quote="USD", slippage_bps=5, min_trade="1000")
+    targets = {"QQQ": 20, "VGT": 20, "SOXX": 5, "ARKK": 5, "BND": 10, "TLT": 10, "USD": 6}
+    held = {"QQQ": 19, "VGT": 19, "SOXX": 6, "ARKK": 6, "BND": "9.5", "TLT": "9.5", "USD": 6}
+    spec, snap, d = _plan(
+        [
+            A(a, "cash" if a == "USD" else a, D(t) / 76, band=etf, cash=a == "USD")
+            for a, t in targets.items()
+        ],
+        [broker],
+        [H(a, "ibkr", D(v) * 1000, "1", 2) for a, v in held.items()],
+        limits=Limits(cash_reserve_usd=D(5_900)),
+    )
+    assert {m.asset for m in d.goal.moves if m.must_buy} == set()
+    sold = {t.sell_asset: round(t.notional_usd) for t in d.plan.trades if t.buy_asset == "USD"}
+    bought = {t.buy_asset: round(t.notional_usd) for t in d.plan.trades if t.sell_asset == "USD"}
+    assert sold == {"ARKK": 1066, "SOXX": 1066}
+    assert set(bought) == {"QQQ", "VGT"} and all(x >= 1000 for x in bought.values())
+    assert {x.buy_asset for x in d.plan.dropped} == {"BND", "TLT"}
+    after = compute_drift(spec, apply_plan(snap, d.plan))
+    assert all(r.status is Status.WITHIN for r in after.assets)

@@ -205,7 +205,7 @@ def violations(spec: PortfolioSpec, snap: Snapshot, plan: Plan) -> list[str]:
     if any(f >= t.step for t in plan.trades for f in t.funded_by):
         out.append("a buy is ordered before the sell that funds it")
     # totals are conserved up to the stated costs (and round-down dust of at most one unit per leg)
-    costs = plan.expected_cost_usd
+    costs = plan.execution_cost_usd
     dust = sum(
         (_unit(snap, t.buy_holding) + _unit(snap, t.sell_holding) for t in plan.trades), D(0)
     )
