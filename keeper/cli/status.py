@@ -14,6 +14,8 @@ from keeper.cli._common import (
     snapshot_options,
 )
 from keeper.cli.render import drift_table, timeline_table, usd, when
+from keeper.cli.tax_context import load_tax_context
+from keeper.cli.tax_views import print_tax_status
 from keeper.core.drift import compute_drift
 
 
@@ -49,3 +51,4 @@ def status(config_path: Path, static: Path | None, now: int | None) -> None:
 
         )
     out.print(timeline_table(report, next_run_text(cfg, loaded.now)))
+    print_tax_status(out, cfg, snap, load_tax_context(cfg, loaded.now))

@@ -39,13 +39,15 @@ class TaxContext:
     currency); `history` the realised sales (the wash-sale look-back and the year so far).
     `accounts` maps a venue to the lot accounts it sells from (a venue missing from it may sell
     any lot of the asset). `fx_usd` is USD per unit of the profile's currency (1 for USD).
-    `harvest` None turns loss-harvest pairs off; the signal itself is always available.
+    `policy` None: the tax-minimising method where allowed (`tax_min_default`), else the law's
+    default. `harvest` None turns loss-harvest pairs off; the signal itself is always available.
     """
 
     profile: TaxProfile
     lots: tuple[Lot, ...] = ()
     history: tuple[RealisedGain, ...] = ()
     policy: LotPolicy | None = None
+    tax_min_default: bool = True
     fx_usd: Decimal = Decimal(1)
     accounts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     kinds: Mapping[str, AssetKind] = field(default_factory=dict)
@@ -74,11 +76,14 @@ class TaxContext:
         )
 
     def kind_of(self, asset: str) -> AssetKind:
-        """Security or crypto: the config's word, else the lots', else crypto."""
+        """Security or crypto: the config's word, else the lots', else a past sale's, else
+        crypto."""
         if asset in self.kinds:
             return self.kinds[asset]
         held = self._by_asset.get(asset)
-        return held[0].kind if held else AssetKind.CRYPTO
+        if held:
+            return held[0].kind
+        return next((r.kind for r in self.history if r.asset == asset), AssetKind.CRYPTO)
 
     def lots_of(self, asset: str) -> list[Lot]:
         return self._by_asset.get(asset, [])
@@ -87,8 +92,13 @@ class TaxContext:
         return group_of(asset, self.identical)
 
     def policy_for(self, lot: Lot) -> LotPolicy:
-        """The configured lot method, else the tax-minimising one where the law allows it."""
-        return self.policy or best_policy(self.profile, lot)
+        """The configured lot method; else the tax-minimising one where the law allows it
+        (`tax_min_default`, seed 000's "prefer selling 1yr+ positions"), or the law's default."""
+        if self.policy is not None:
+            return self.policy
+        if self.tax_min_default:
+            return best_policy(self.profile, lot)
+        return self.profile.default_policy(lot.kind)
 
     def pooled(self, kind: AssetKind) -> bool:
         """Whether sales of this kind match a pool (UK, average cost) rather than one account."""

@@ -31,7 +31,7 @@ from keeper.core.taxcontext import TaxContext, to_lot_units
 from keeper.money import MONEY_CONTEXT, ZERO, round_usd, to_decimal
 from keeper.tax.estimate import estimate_sale_tax
 from keeper.tax.jurisdictions import RebuyRule
-from keeper.tax.model import Lot, TaxCategory
+from keeper.tax.model import Lot, LotPolicy, TaxCategory
 from keeper.tax.planning import plan_tax_impact
 from keeper.tax.selection import apply_disposal, select_lots
 
@@ -137,7 +137,7 @@ def apply_taxes(
             {a: (raw, proceeds / tokens) for a, (raw, tokens, proceeds) in sold.items() if raw},
             profile=profile,
             when=when,
-            policy=tax.policy,
+            policy=tax.policy if tax.policy or tax.tax_min_default else _default(tax, pools),
             ytd=ytd,
             identical=tax.identical,
         )
@@ -151,9 +151,17 @@ def apply_taxes(
         impact=impact,
         tax=total,
         harvest_saved=harvest_saved,
-        policy=(tax.policy.value if tax.policy else "tax-minimising where allowed"),
+        policy=_policy_name(tax),
     )
     return replace(plan, trades=tuple(trades), tax=plan_tax, notes=plan.notes + _unique(notes))
+
+
+def _default(tax: TaxContext, pools: Mapping[str, Mapping[str, Lot]]) -> LotPolicy | None:
+    """The law's default method for the plan's sales (one kind's, they agree in every profile)."""
+    for lots in pools.values():
+        for lot in lots.values():
+            return tax.profile.default_policy(lot.kind)
+    return None
 
 
 def _loss_notes(
@@ -177,3 +185,9 @@ def _loss_notes(
 
 def _unique(notes: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(notes))
+
+
+def _policy_name(tax: TaxContext) -> str:
+    if tax.policy is not None:
+        return tax.policy.value
+    return "tax_min where allowed" if tax.tax_min_default else "the law's default"
