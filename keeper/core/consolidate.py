@@ -41,6 +41,9 @@ from keeper.core.spec import PortfolioSpec, StrategyKind
 from keeper.core.strategies import Goal, cap_usd
 
 MICRO = Decimal(1_000_000)
+# Taking a buy past what the strategy asked stops this far under the max single asset (a share
+# of the cap), so the rounding of raw units elsewhere in the plan cannot tip it over the cap.
+CAP_MARGIN = Decimal("0.001")
 Legs = dict[tuple[str, str], int]  # (sell asset, buy asset) -> micro-USD, on one DIRECT venue
 
 
@@ -116,7 +119,7 @@ class Room:
             if m.buys:
                 far = _micro(-row.drift_usd + APPROACH * row.soft_usd) if widen else 0
                 if cap is not None and not spec.asset(m.asset).cash and row.value_usd is not None:
-                    far = min(far, _micro(cap - row.value_usd))
+                    far = min(far, _micro(cap * (1 - CAP_MARGIN) - row.value_usd))
                 buy_limit[m.asset] = max(base_b, far, flow_b[m.asset])
         class_net: dict[str, int] = defaultdict(int)
         for a, x in flow_s.items():

@@ -484,6 +484,18 @@ def _unit_floor(bp: Position, venue: VenueSpec) -> int:
     return int(unit.to_integral_value(rounding=ROUND_CEILING)) + 1
 
 
+def _spend_for(buy_raw: int, bp: Position, q: Position, venue: VenueSpec) -> int:
+    """Raw quote units a buy of `buy_raw` units of `bp` needs after the venue's costs (rounded
+    up, and checked: the buy it makes is never less than `buy_raw`)."""
+    if buy_raw <= 0:
+        return 0
+    usd = _value(buy_raw, bp) * BPS / (BPS - venue.cost_bps)
+    raw = int((usd / q.price_usd).scaleb(q.decimals).to_integral_value(rounding=ROUND_CEILING))
+    while _leg_raw(venue, 2, q, bp, raw, _value(raw, q)).buy_raw < buy_raw:
+        raw += 1
+    return raw
+
+
 def _whole_units(sp: Position, usd: Decimal) -> int:
     """`usd` rounded up to whole raw units of `sp`, in micro-USD (rounded up)."""
     unit = Decimal(1).scaleb(-sp.decimals) * sp.price_usd
@@ -614,6 +626,9 @@ def _via_quote_legs(
         bp = book.buy_holding(b, venue.name)
         q_raw = funds_raw * buys[b] // demand
         leg = _leg_raw(venue, 2, q, bp, q_raw, _value(q_raw, q))
+        spend = _spend_for(leg.buy_raw, bp, q, venue)
+        if 0 < spend < q_raw:  # whole units cost less than the share: keep the rest as quote
+            leg = _leg_raw(venue, 2, q, bp, spend, _value(spend, q))
         _keep_or_drop(venue, leg, q, bp, buys[b], legs, dropped)
     return legs, dropped
 

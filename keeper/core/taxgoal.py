@@ -28,6 +28,7 @@ from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal, localcontext
 
+from keeper.core.consolidate import CAP_MARGIN
 from keeper.core.drift import APPROACH, DriftReport
 from keeper.core.portfolio import Snapshot
 from keeper.core.spec import PortfolioSpec, ReturnTo, StrategyKind
@@ -183,7 +184,7 @@ def _substitute(
     room = -row.drift_usd + APPROACH * row.soft_usd
     cap = cap_usd(report, spec)
     if cap is not None and not spec.asset(sub).cash and row.value_usd is not None:
-        room = min(room, cap - row.value_usd)
+        room = min(room, cap * (1 - CAP_MARGIN) - row.value_usd)
     had_must = other.must_buy if other else ZERO
     had_may = other.may_buy if other else ZERO
     add = max(ZERO, min(need, room - had_must - had_may))

@@ -274,3 +274,31 @@ def test_direct_venue__leg_at_the_minimum_of_a_coarse_asset__never_rounded_up_to
     )
     assert not any(t.sell_asset == "T3" for t in d.plan.trades)
     assert any(x.sell_asset == "T3" and x.reason == "rounds to zero units" for x in d.plan.dropped)
+
+
+def test_via_quote_venue__buy_taken_past_its_need__stays_under_the_max_single_asset():
+    # Found by hypothesis: the $148 share T1 cannot be bought and its funds go to T3 within its
+    # room; T3 used to be filled to the exact cap, and a cent of rounding on T2's buy then put it
+    # just over. Buys taken past what the strategy asked keep a margin under the cap.
+    band = Band(D("0.18"), D("0.36"))
+    spec, snap, d = _plan(
+        [
+            A("T0", "cash", "0.0714", cash=True),
+            A("T1", "c0", "0.1428"),
+            A("T2", "c0", "0.0714"),
+            A("T3", "c0", "0.7144"),
+        ],
+        [venue("v0", VenueKind.CEX, quote="T0")],
+        [
+            H("T0", "v0", "1038", "0.01", 0),
+            H("T1", "v0", "0", "148.23", 0),
+            H("T2", "v0", "0", "0.02", 0),
+            H("T3", "v0", "0", "0.01", 0),
+        ],
+        band=band,
+        class_band=band,
+        limits=Limits(max_single_asset=D("0.8144")),
+    )
+    after = compute_drift(spec, apply_plan(snap, d.plan))
+    assert after.asset("T3").current <= D("0.8144")
+    assert any(t.buy_asset == "T3" for t in d.plan.trades)
