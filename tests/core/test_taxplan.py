@@ -429,3 +429,36 @@ def test_harvest__no_substitute__not_proposed_with_the_reason():
     d = decide(spec, snap, CTX, replace(tax, substitutes={}, harvest=HarvestSettings()))
     assert d.plan.no_action
     assert any("harvest QQQ on v: not proposed: no substitute" in n for n in d.plan.notes)
+
+
+def test_seed000_example_lots__same_rows_as_the_tax_fixture():
+    """examples/tax/seed000-lots.csv is tests/tax/fixtures/seed000_lots.csv (comments aside), so
+    the planner's seed-000 cases and the tax package's run on the same lots."""
+
+    def rows(path: Path) -> list[str]:
+        return [x for x in path.read_text().splitlines() if x and not x.startswith("#")]
+
+    fixture = REPO / "tests" / "tax" / "fixtures" / "seed000_lots.csv"
+    assert rows(SEED000.parent / "seed000-lots.csv") == rows(fixture)
+
+
+def test_seed000__december_review__every_harvest_the_signal_raises_is_paired_or_explained():
+    loaded, tax, d = seed000(unix("2024-12-02"))
+    from keeper.tax.harvest import Priority, harvest_candidates
+
+    when = tax.when(loaded.snapshot)
+    prices = {p.asset: p.price_usd for p in loaded.snapshot.positions if p.price_usd is not None}
+    signal = harvest_candidates(tax.lots, prices, when, tax.profile, tax.harvest)
+    assert signal.december_review
+    raised = {c.asset for c in signal.harvest if c.priority in (Priority.HIGH, Priority.MEDIUM)}
+    assert raised >= {"SOL", "AVAX", "AAVE", "UNI", "QQQ", "VGT", "BND", "TLT"}
+    paired = {p.asset for p in d.plan.harvests}
+    explained = {
+        n.split()[1] for n in d.plan.notes if n.startswith("harvest ") and "not proposed" in n
+    }
+    assert raised == paired | explained
+    # seed 000's harvestable classes hold only losers: each substitute is being harvested too
+    assert any(
+        "QQQ on ibkr: not proposed: substitute VGT is being harvested too" in n
+        for n in d.plan.notes
+    )
