@@ -184,12 +184,14 @@ def _pair_trades(
         q = _holding(snapshot, venue.quote, venue.name, empty_ok=True)
         assert q is not None
         sell = _swap(venue, step, sp, q, sell_raw, notional, dev)
-        q_notional = to_decimal(sell.buy_raw, q.decimals) * q.price_usd
+        units = _buy_raw(venue, q, bp, sell.buy_raw)
+        if units <= 0:
+            return "the buy rounds to zero units"
+        spend = _spend_for(venue, q, bp, units, sell.buy_raw)  # whole units: keep the rest
+        q_notional = to_decimal(spend, q.decimals) * q.price_usd
         if q_notional < venue.min_trade_usd:
             return f"the buy of {c.substitute} is below the {venue.name} minimum trade"
-        buy = _swap(venue, step + 1, q, bp, sell.buy_raw, q_notional, dev, funded_by=(step,))
-        if buy.buy_raw <= 0:
-            return "the buy rounds to zero units"
+        buy = _swap(venue, step + 1, q, bp, spend, q_notional, dev, funded_by=(step,))
         cost = sell.fee_usd + sell.slippage_usd + buy.fee_usd + buy.slippage_usd
         return [sell, buy], cost
 
@@ -230,6 +232,24 @@ def _swap(
         drift_removed_usd=before - abs(dev[a]) - abs(dev[b]),
         funded_by=funded_by,
     )
+
+
+def _buy_raw(venue: VenueSpec, sp: Position, bp: Position, sell_raw: int) -> int:
+    notional = to_decimal(sell_raw, sp.decimals) * sp.price_usd
+    net = notional * (BPS - venue.cost_bps) / BPS
+    return int((net / bp.price_usd).scaleb(bp.decimals).to_integral_value(rounding=ROUND_DOWN))
+
+
+def _spend_for(venue: VenueSpec, q: Position, bp: Position, units: int, most: int) -> int:
+    """The least raw quote (at most `most`) that still buys `units` of `bp` after costs."""
+    lo, hi = 1, most
+    while lo < hi:  # the buy is monotone in the spend: bisect for the smallest that suffices
+        mid = (lo + hi) // 2
+        if _buy_raw(venue, q, bp, mid) >= units:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
 
 
 def _holding(

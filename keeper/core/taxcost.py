@@ -32,7 +32,7 @@ from keeper.money import MONEY_CONTEXT, ZERO, round_usd, to_decimal
 from keeper.tax.estimate import estimate_sale_tax
 from keeper.tax.jurisdictions import RebuyRule
 from keeper.tax.model import Lot, LotPolicy, TaxCategory
-from keeper.tax.planning import plan_tax_impact
+from keeper.tax.planning import PlanTaxImpact, plan_tax_impact
 from keeper.tax.selection import apply_disposal, select_lots
 
 
@@ -44,11 +44,13 @@ def apply_taxes(
     *,
     specific: Mapping[int, Sequence[Lot]] | None = None,
     harvest_steps: frozenset[int] = frozenset(),
+    with_impact: bool = True,
 ) -> Plan:
     """`plan` with each trade's `tax_usd`, the plan's `PlanTax`, and notes on what is unknown.
 
     `specific` names the lots a step sells (a loss harvest sells exactly its losing lots);
-    `harvest_steps` are left out of the rebalance's `impact` (they are reported as harvests).
+    `harvest_steps` are left out of the rebalance's `impact` (they are reported as harvests);
+    `with_impact` False skips `impact` (an empty one) where only the lines are wanted.
     """
     when = tax.when(snapshot)
     profile = tax.profile
@@ -132,15 +134,17 @@ def apply_taxes(
             )
             trades.append(replace(t, tax_usd=tax.to_usd(estimate.tax)))
             notes += _loss_notes(asset, disposal.gain, estimate.deferred_loss, tax, when)
-        impact = plan_tax_impact(
-            {a: list(p.values()) for a, p in pools.items()},
-            {a: (raw, proceeds / tokens) for a, (raw, tokens, proceeds) in sold.items() if raw},
-            profile=profile,
-            when=when,
-            policy=tax.policy if tax.policy or tax.tax_min_default else _default(tax, pools),
-            ytd=ytd,
-            identical=tax.identical,
-        )
+        impact = PlanTaxImpact({}, {}, ZERO, ZERO)
+        if with_impact:
+            impact = plan_tax_impact(
+                {a: list(p.values()) for a, p in pools.items()},
+                {a: (raw, proceeds / tokens) for a, (raw, tokens, proceeds) in sold.items() if raw},
+                profile=profile,
+                when=when,
+                policy=tax.policy if tax.policy or tax.tax_min_default else _default(tax, pools),
+                ytd=ytd,
+                identical=tax.identical,
+            )
         total = sum((ln.tax for ln in lines), ZERO)
         harvest_saved = -sum((ln.tax for ln in lines if ln.step in harvest_steps), ZERO)
     plan_tax = PlanTax(

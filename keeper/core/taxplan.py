@@ -54,7 +54,9 @@ def plan_taxable(
     steps = frozenset(s for pair in harvest.pairs for s in pair.steps)
     plan = apply_taxes(plan, spec, snapshot, tax, specific=harvest.specific, harvest_steps=steps)
     if (shaped is not ruled or tiers) and plan.tax is not None:
-        base = apply_taxes(plan_goal(spec, snapshot, report, ruled), spec, snapshot, tax)
+        base = apply_taxes(
+            plan_goal(spec, snapshot, report, ruled), spec, snapshot, tax, with_impact=False
+        )
         if base.tax is not None:
             mine = sum((ln.tax for ln in plan.tax.lines if ln.step not in steps), ZERO)
             plan = replace(plan, tax=replace(plan.tax, deferral_saved=base.tax.tax - mine))
