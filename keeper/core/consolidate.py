@@ -106,12 +106,14 @@ class Room:
             for a, x in per_asset.items():
                 flow_b[a] += x
         class_of = {a.name: a.asset_class for a in spec.assets}
+        rows = {r.name: r for r in report.assets}
+        class_rows = {c.name: c for c in report.classes}
         sell_limit: dict[str, int] = {}
         buy_limit: dict[str, int] = {}
         for m in goal.moves:
-            row = report.asset(m.asset)
+            row = rows[m.asset]
             base_s, base_b = _micro(m.must_sell + m.may_sell), _micro(m.must_buy + m.may_buy)
-            class_row = report.asset_class(row.asset_class)
+            class_row = class_rows[row.asset_class]
             widen = overshoot and row.drift_usd is not None and class_row.drift_usd is not None
             if m.sells:
                 far = _micro(row.drift_usd + APPROACH * row.soft_usd) if widen else 0
