@@ -143,18 +143,7 @@ def test_drift__empty_holding_without_price__worth_zero_not_blocking():
 def test_drift__failed_read__blocks_even_at_zero_raw():
     spec, snap = _three()
     eth = snap.position("dex:ETH")
-    failed = Position.failed(
-        holding=eth.holding,
-        asset="ETH",
-        venue="dex",
-        kind=eth.kind,
-        decimals=18,
-        reason="rpc timeout",
-    )
-    report = compute_drift(
-        spec, snap.replace_positions([p for p in snap if p.asset != "ETH"] + [failed])
-    )
-    assert (
-        report.asset("ETH").status is Status.UNPRICED
-        and "rpc timeout" in report.asset("ETH").reason
-    )
+    failed = Position.failed(holding=eth.holding, asset="ETH", venue="dex", kind=eth.kind, decimals=18,
+                             reason="rpc timeout")
+    report = compute_drift(spec, snap.replace_positions([p for p in snap if p.asset != "ETH"] + [failed]))
+    assert report.asset("ETH").status is Status.UNPRICED and "rpc timeout" in report.asset("ETH").reason
