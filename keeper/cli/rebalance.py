@@ -15,6 +15,8 @@ from keeper.cli.render import (
     venue_orders_table,
     when,
 )
+from keeper.cli.tax_context import load_tax_context
+from keeper.cli.tax_views import print_plan_tax
 from keeper.config.edit import set_target as edit_set_target
 from keeper.config.loader import LoadedConfig
 from keeper.core.drift import compute_drift
@@ -60,7 +62,7 @@ def preview(
         Cadence[cadence.upper()] if cadence else (cfg.spec.schedule_cadence or Cadence.DAILY)
     )
     ctx = RunContext(now=loaded.now, scheduled=not off_schedule, cadence=run_cadence)
-    decision = decide(cfg.spec, snap, ctx)
+    decision = decide(cfg.spec, snap, ctx, load_tax_context(cfg, loaded.now))
     plan, report = decision.plan, decision.report
     out = console()
     kind = "scheduled" if ctx.scheduled else "off-schedule"
@@ -77,9 +79,11 @@ def preview(
             out.print(trades_table(plan, venue))
         out.print(
             f"[bold]{len(plan.trades)} trades[/bold], notional {usd(plan.notional_usd)}, "
-            f"expected cost {usd(plan.expected_cost_usd)} + gas (filled by the runner), "
-            f"drift removed {usd(plan.drift_removed_usd)}"
+            f"expected cost {usd(plan.expected_cost_usd)} + gas (filled by the runner)"
+            + (" incl. estimated tax" if plan.tax is not None else "")
+            + f", drift removed {usd(plan.drift_removed_usd)}"
         )
+        print_plan_tax(out, plan)
     for d in plan.dropped:
         out.print(
             f"[yellow]dropped:[/yellow] {d.venue}: {d.sell_asset} -> {d.buy_asset} "

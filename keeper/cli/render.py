@@ -157,6 +157,9 @@ def timeline_table(report: DriftReport, next_run: str | None) -> Table:
 
 
 def trades_table(plan: Plan, venue: str) -> Table:
+    """A venue's trades; with a "Tax" column (estimated tax of each sale, USD) for a taxable
+    treasury's plan."""
+    taxed = plan.tax is not None
     t = Table(title=f"Venue {venue}", title_justify="left")
     for col, just in (
         ("#", "right"),
@@ -168,11 +171,13 @@ def trades_table(plan: Plan, venue: str) -> Table:
         ("Fee", "right"),
         ("Slippage", "right"),
         ("Gas", "right"),
+        *((("Tax", "right"),) if taxed else ()),
         ("Drift removed", "right"),
         ("After", "left"),
     ):
         t.add_column(col, justify=just, no_wrap=True)
     for tr in plan.for_venue(venue):
+        tax = (usd(tr.tax_usd) if tr.tax_usd is not None else "unknown",) if taxed else ()
         t.add_row(
             str(tr.step),
             _amount(tr.sell_raw, tr.sell_decimals),
@@ -183,6 +188,7 @@ def trades_table(plan: Plan, venue: str) -> Table:
             usd(tr.fee_usd),
             usd(tr.slippage_usd),
             usd(tr.gas_usd) if tr.gas_usd is not None else "runner",
+            *tax,
             usd(tr.drift_removed_usd),
             _after(tr),
         )

@@ -15,6 +15,8 @@ from keeper.cli._common import (
     snapshot_options,
 )
 from keeper.cli.render import drift_table, positions_table, timeline_table, usd, when
+from keeper.cli.tax_context import load_tax_context
+from keeper.cli.tax_views import print_tax_status
 from keeper.core.drift import compute_drift
 
 
@@ -47,3 +49,4 @@ def status(config_path: Path, static: Path | None, now: int | None) -> None:
             f"unpriced assets"
         )
     out.print(timeline_table(report, next_run_text(cfg, loaded.now)))
+    print_tax_status(out, cfg, snap, load_tax_context(cfg, loaded.now))

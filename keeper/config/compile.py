@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from keeper.config.models import BandConfig, KeeperConfig, PriceConfig
+from keeper.config.models import BandConfig, KeeperConfig, PriceConfig, TaxConfig
 from keeper.config.schedule import parse_schedule
 from keeper.config.semantics import holding_id, target_weights
 from keeper.core.spec import (
@@ -31,6 +31,8 @@ from keeper.core.spec import (
     VenueKind,
     VenueSpec,
 )
+from keeper.tax.jurisdictions import TaxProfile, profile_for
+from keeper.tax.model import LotPolicy
 
 ZERO = Decimal(0)
 _CHAIN_KINDS = {
@@ -145,3 +147,28 @@ def _price(p: PriceConfig | None, chain_venues: list[str]) -> PriceSpec:
         return PriceSpec()
     feed_venue = p.feed_venue or (chain_venues[0] if p.feed and chain_venues else None)
     return PriceSpec(feed=p.feed, feed_venue=feed_venue, fixed=p.fixed, max_age_s=p.max_age)
+
+
+#: The rates each jurisdiction reads, as (config field, profile factory argument).
+TAX_RATES = {
+    "us": (("short_term", "short_term_rate"), ("long_term", "long_term_rate")),
+    "de": (("private_sale", "personal_rate"), ("capital_income", "flat_rate")),
+    "uk": (("capital_gain", "rate"),),
+    "eu": (("capital_gain", "rate"),),
+}
+
+
+def tax_profile(tax: TaxConfig) -> TaxProfile:
+    """The `keeper.tax` profile a validated `tax:` section describes (rates, EU method and
+    exemption, the US crypto wash-sale setting)."""
+    settings: dict[str, object] = {}
+    for field_name, arg in TAX_RATES[tax.jurisdiction]:
+        value = getattr(tax.rates, field_name)
+        if value is not None:
+            settings[arg] = value
+    if tax.jurisdiction == "us":
+        settings["crypto_wash_sale"] = tax.wash_sale.crypto
+    if tax.jurisdiction == "eu" and tax.eu is not None:
+        settings["method"] = LotPolicy(tax.eu.method)
+        settings["exemption_months"] = tax.eu.exemption_months
+    return profile_for(tax.jurisdiction, **settings)

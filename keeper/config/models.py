@@ -62,10 +62,8 @@ class BandConfig(Strict):
             raise ValueError("band limits must be >= 0%")
         if self.hard < self.soft:
             raise ValueError(
-
-                    f"hard limit ({self.hard * 100:f}%) is below the soft limit "
-                    f"({self.soft * 100:f}%): make hard >= soft"
-
+                f"hard limit ({self.hard * 100:f}%) is below the soft limit "
+                f"({self.soft * 100:f}%): make hard >= soft"
             )
         if self.mode == "absolute" and self.hard > 1:
             raise ValueError("an absolute band cannot be wider than 100 percentage points")
@@ -362,19 +360,107 @@ class ExecutionConfig(Strict):
     from the open and expire at the close."""
 
 
-class TaxConfig(Strict):
-    """Tax settings (seed 001), read by keeper.tax (a later issue)."""
+class TaxRatesConfig(Strict):
+    """The taxpayer's marginal rates (they depend on the person, not the law). Each jurisdiction
+    reads its own: us short_term, long_term; de private_sale, capital_income; uk and eu
+    capital_gain. Unset: the documented defaults of keeper.tax.jurisdictions."""
 
-    enable_tlh: bool = False
-    """Tax-loss harvesting."""
-    lot_selection: Literal["fifo", "lifo", "hifo"] = "fifo"
-    """Which lots a sale consumes first."""
-    wash_sale_days: int = Field(30, ge=0, le=366)
-    """Block re-buying an asset sold at a loss for this many days."""
+    short_term: Percent | None = Field(None, ge=0, lt=1)
+    """US: gains held one year or less (ordinary income rate, e.g. "24%")."""
+    long_term: Percent | None = Field(None, ge=0, lt=1)
+    """US: gains held more than one year (0%, 15% or 20%)."""
+    private_sale: Percent | None = Field(None, ge=0, lt=1)
+    """DE: crypto sold within a year, at the personal income tax rate (14%-45%)."""
+    capital_income: Percent | None = Field(None, ge=0, lt=1)
+    """DE: securities under the flat tax (25% plus 5.5% solidarity surcharge = 26.375%)."""
+    capital_gain: Percent | None = Field(None, ge=0, lt=1)
+    """UK (18% or 24%) and the generic EU profile."""
+
+
+class EuTaxConfig(Strict):
+    """The generic EU profile's rules (configure them for your member state)."""
+
+    method: Literal["fifo", "average"] = "fifo"
+    """How sales consume lots: first in first out, or average cost."""
+    exemption_months: int | None = Field(None, gt=0, le=600)
+    """Gains on holdings kept longer than this many months are tax-free (unset: none are)."""
+
+
+class WashSaleConfig(Strict):
+    """Re-buy rules around a loss sale (US wash sale, IRC §1091; UK 30-day rule)."""
+
+    crypto: bool = False
+    """US: apply the wash-sale rule to crypto too. Under current law it does not apply (crypto
+    is property, IRS Notice 2014-21); turn it on if the law changes or to be conservative."""
+    days: int = Field(30, ge=30, le=30)
+    """The window in days around a loss sale. The law fixes it at 30 (IRC §1091, TCGA92/S106A);
+    accepted for seed-001 configs, only 30 is valid."""
+
+
+class HarvestingConfig(Strict):
+    """Tax-loss harvesting: the signal `keeper status` shows, and the pairs plans propose."""
+
+    enabled: bool = False
+    """Propose harvest pairs in plans (sell the loser, buy its substitute). The signal is shown
+    by `keeper status` either way."""
+    min_loss: Usd = Field(Decimal(500), ge=0)
+    """Smallest loss worth harvesting, in the reporting currency (seed 000: $500)."""
+    deep_loss: Percent = Field(Decimal("0.1"), gt=0, le=1)
+    """A loss of at least this share of its basis is high priority (harvested by plans)."""
+    december_review: bool | None = None
+    """Seed 000's December review (shallow losses rise to medium priority and are harvested):
+    true or false forces it; unset, it is on from 1 December to the end of the tax year's month."""
+
+
+class TaxConfig(Strict):
+    """Tax-aware planning (keeper.tax): whose rules, the lot history, the lot method, the
+    taxpayer's rates, substitutes for re-buy rules and harvesting."""
+
+    jurisdiction: Literal["us", "de", "uk", "eu"] = "us"
+    """Whose rules apply: us, de, uk or eu (a generic EU profile, see `eu`)."""
+    taxable: bool = True
+    """false: a tax-exempt treasury (a DAO, a pension): plans carry no tax at all."""
+    lots: str | None = None
+    """The lot history CSV (docs/tax-lots-csv.md), relative to keeper.yaml. Without it no sale's
+    tax can be estimated (plans say so)."""
+    lot_policy: Literal["fifo", "lifo", "hifo", "tax_min", "average", "uk_matching"] | None = None
+    """Which lots a sale consumes, where the law allows a choice (US: fifo, lifo, hifo, tax_min;
+    DE: fifo; UK: uk_matching; eu: its method). Unset: see long_term_preference."""
     long_term_preference: bool = True
-    """Prefer selling lots held longer than a year."""
-    jurisdiction: Literal["US", "DE", "UK", "EU"] = "US"
-    """Whose rules apply."""
+    """With lot_policy unset: true sells losses first, then lots held over a year, then the rest
+    (tax_min, where allowed); false uses the jurisdiction's default (FIFO)."""
+    rates: TaxRatesConfig = TaxRatesConfig()
+    """The taxpayer's marginal rates."""
+    eu: EuTaxConfig | None = None
+    """jurisdiction eu only: its method and holding-period exemption."""
+    fx_usd: Decimal | None = Field(None, gt=0)
+    """USD per unit of the reporting currency (EUR for de and eu, GBP for uk), e.g. "1.08".
+    Required outside the US: prices are in USD, lots and tax in the reporting currency."""
+    accounts: dict[str, str | list[str]] = {}
+    """Venue -> the lot account(s) (the CSV's `account`) it sells from. Default: the accounts
+    named like the venue (`ibkr`, `ibkr:U1234` for venue ibkr)."""
+    kinds: dict[str, Literal["security", "crypto"]] = {}
+    """Asset -> what the law treats it as, where no lot says (default: assets on broker venues
+    are securities, the rest crypto)."""
+    substitutes: dict[str, str] = {}
+    """Asset -> a similar asset to hold while it may not be re-bought (seed 000: QQQ: VGT), and
+    to buy when its loss is harvested. Both must be assets of this file, not identical."""
+    identical: dict[str, str] = {}
+    """Asset -> group name: assets the law treats as substantially identical (SPY and VOO)."""
+    wash_sale: WashSaleConfig = WashSaleConfig()
+    """Re-buy rules."""
+    harvesting: HarvestingConfig = HarvestingConfig()
+    """Tax-loss harvesting."""
+
+    @field_validator("jurisdiction", mode="before")
+    @classmethod
+    def _lower(cls, v: Any) -> Any:
+        return v.strip().lower() if isinstance(v, str) else v
+
+    @field_validator("fx_usd", mode="before")
+    @classmethod
+    def _no_float(cls, v: Any) -> Any:
+        return Decimal(repr(v)) if isinstance(v, float) else v
 
 
 class RiskConfig(Strict):

@@ -195,7 +195,12 @@ def translate(seed: Seed001) -> dict[str, Any]:
     if seed.risk.drawdown_reduce_at is not None:
         out["risk"]["drawdown_reduce_at"] = _pct(seed.risk.drawdown_reduce_at)
     if seed.tax is not None:
-        out["tax"] = seed.tax.model_dump()
+        out["tax"] = {
+            "lot_policy": seed.tax.lot_selection,
+            "long_term_preference": seed.tax.long_term_preference,
+            "wash_sale": {"days": seed.tax.wash_sale_days},
+            "harvesting": {"enabled": seed.tax.enable_tlh},
+        }
     if seed.schedule is not None:
         out["schedule"] = {
             k: str(v) for k, v in seed.schedule.model_dump().items() if v is not None
@@ -210,10 +215,8 @@ def translation_notes(seed: Seed001) -> tuple[str, ...]:
     ]
     if not seed.enabled:
         notes.append(
-
-                "portfolio_rebalancer.enabled is false: the keeper decides and journals but never "
-                "executes"
-
+            "portfolio_rebalancer.enabled is false: the keeper decides and journals but never "
+            "executes"
         )
     return tuple(notes)
 
@@ -230,6 +233,10 @@ def seed_path(path: tuple[str | int, ...]) -> tuple[str | int, ...]:
         ("limits", "max_single_asset"): (ROOT, "risk", "max_single_asset"),
         ("strategy", "kind"): (ROOT, "strategy"),
         ("schedule",): (ROOT, "schedule"),
+        ("tax", "lot_policy"): (ROOT, "tax", "lot_selection"),
+        ("tax", "wash_sale", "days"): (ROOT, "tax", "wash_sale_days"),
+        ("tax", "harvesting", "enabled"): (ROOT, "tax", "enable_tlh"),
+        ("tax",): (ROOT, "tax"),
     }
     for prefix, target in mapping.items():
         if p[: len(prefix)] == prefix:

@@ -57,6 +57,7 @@ def check(cfg: KeeperConfig) -> list[Issue]:
     _targets(cfg, out)
     _limits(cfg, out)
     _schedule(cfg, out)
+    _tax(cfg, out)
     return out
 
 
@@ -408,3 +409,93 @@ def _show(value: Decimal, kind: str) -> str:
     if kind == "percent":
         return f"{(value * 100).normalize():f}%"
     return f"${value:,}"
+
+
+def _tax(cfg: KeeperConfig, out: list[Issue]) -> None:
+    """The tax section against its jurisdiction's rules and the rest of the file."""
+    from keeper.config.compile import TAX_RATES, tax_profile  # compile imports this module
+
+    tax = cfg.tax
+    if tax is None:
+        return
+    p: Path = ("tax",)
+    code = tax.jurisdiction
+    rates = {f for f, _ in TAX_RATES[code]}
+    for name in type(tax.rates).model_fields:
+        if getattr(tax.rates, name) is not None and name not in rates:
+            out.append(
+                Issue(
+                    p + ("rates", name),
+                    f"not a {code.upper()} rate: {code} reads {', '.join(sorted(rates))}",
+                )
+            )
+    if tax.eu is not None and code != "eu":
+        out.append(Issue(p + ("eu",), f"eu settings are for jurisdiction eu, not {code}: remove"))
+    if tax.wash_sale.crypto and code != "us":
+        out.append(
+            Issue(p + ("wash_sale", "crypto"), "the crypto wash-sale setting is US only: remove it")
+        )
+    if tax.taxable and code != "us" and tax.fx_usd is None:
+        currency = "GBP" if code == "uk" else "EUR"
+        out.append(
+            Issue(
+                p + ("fx_usd",),
+                f"{code} taxes in {currency}: give fx_usd, the USD price of one {currency} "
+                '(e.g. "1.08")',
+            )
+        )
+    if tax.lot_policy is not None:
+        profile = tax_profile(tax)
+        for kind, rules in profile.kinds.items():
+            allowed = [x.value for x in rules.policies]
+            if tax.lot_policy not in allowed:
+                out.append(
+                    Issue(
+                        p + ("lot_policy",),
+                        f"{tax.lot_policy} is not allowed for {kind.value} in {profile.code}: "
+                        f"use {', '.join(allowed)}",
+                    )
+                )
+                break
+    assets = {a for c in cfg.classes.values() for a in c.assets}
+    for name in tax.accounts:
+        if name not in cfg.venues:
+            out.append(
+                Issue(
+                    p + ("accounts", name),
+                    f"unknown venue {name!r}{did_you_mean(name, set(cfg.venues))}",
+                )
+            )
+    for section in ("kinds", "identical"):
+        for name in getattr(tax, section):
+            if name not in assets:
+                out.append(
+                    Issue(
+                        p + (section, name), f"unknown asset {name!r}{did_you_mean(name, assets)}"
+                    )
+                )
+    for name, sub in tax.substitutes.items():
+        if name not in assets:
+            out.append(
+                Issue(
+                    p + ("substitutes", name), f"unknown asset {name!r}{did_you_mean(name, assets)}"
+                )
+            )
+        elif sub not in assets:
+            out.append(
+                Issue(
+                    p + ("substitutes", name),
+                    f"substitute {sub!r} is not an asset of this file{did_you_mean(sub, assets)}: "
+                    "add it (with a holding) so it can be bought",
+                )
+            )
+        elif sub == name or (
+            name in tax.identical and tax.identical.get(sub) == tax.identical[name]
+        ):
+            out.append(
+                Issue(
+                    p + ("substitutes", name),
+                    f"{sub} is {name} itself or substantially identical to it: a substitute must "
+                    "differ (VGT for QQQ)",
+                )
+            )

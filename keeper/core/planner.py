@@ -11,12 +11,16 @@ How it works:
    scope), the buyers that can only buy there share what it has in proportion to their need,
    must-moves first; the same for sellers. The shortfall is reported.
 3. **Pair** inside each venue. DIRECT venues (a DEX router) swap seller into buyer, largest
-   first, which makes at most sellers + buyers - 1 legs. VIA_QUOTE venues (CEX, broker) sell into
-   the quote asset first, then buy with it; the buys are sized from the raw quote the sells return
-   after costs, so they never spend more than is there.
-4. **Cost and drop**. Each leg gets its fee and slippage (venue bps) and a gas placeholder; legs
+   first, which makes at most sellers + buyers - 1 legs, one per (seller, buyer) pair. VIA_QUOTE
+   venues (CEX, broker) sell into the quote asset first, then buy with it; the buys are sized
+   from the raw quote the sells return after costs, so they never spend more than is there.
+4. **Consolidate** (`keeper.core.consolidate`). A buy or sell that pairing fragments into legs
+   under the venue's minimum is moved onto ONE counterpart that can carry it within its range
+   (an overweight asset first, then cash within its band and the reserve), so the plan is the
+   smallest set of trades and only what truly cannot be done is dropped.
+5. **Cost and drop**. Each leg gets its fee and slippage (venue bps) and a gas placeholder; legs
    under the venue's minimum trade size, or that round to zero raw units, are dropped and listed.
-5. **Order**: per venue, sells into the quote, then swaps, then buys from the quote.
+6. **Order**: per venue, sells into the quote, then swaps, then buys from the quote.
 
 Netting is by construction: each asset either sells or buys, never both. The result does not
 depend on the order assets, holdings or venues were listed in: everything is sorted by name.
@@ -28,14 +32,26 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, Decimal, localcontext
+from decimal import ROUND_CEILING, ROUND_DOWN, Decimal, localcontext
 
+from keeper.core.consolidate import (
+    Legs,
+    Movers,
+    Room,
+    consolidate_direct,
+    consolidate_quote_sells,
+    pair_greedy,
+    record_kept,
+)
 from keeper.core.drift import DriftReport, compute_drift
 from keeper.core.flow import FlowNetwork
 from keeper.core.plan import Dropped, Plan, Shortfall, Trade
 from keeper.core.portfolio import Position, Snapshot
+from keeper.core.settle import settle_via_quote
 from keeper.core.spec import HoldingKind, Pairing, PortfolioSpec, VenueSpec
 from keeper.core.strategies import Goal, RunContext, choose
+from keeper.core.taxcontext import TaxContext
+from keeper.core.taxplan import plan_taxable
 from keeper.money import BPS, MONEY_CONTEXT, to_decimal
 
 ZERO = Decimal(0)
@@ -52,15 +68,33 @@ class Decision:
     plan: Plan
 
 
-def decide(spec: PortfolioSpec, snapshot: Snapshot, ctx: RunContext) -> Decision:
-    """Drift -> strategy -> plan, for one snapshot. Pure."""
+def decide(
+    spec: PortfolioSpec, snapshot: Snapshot, ctx: RunContext, tax: TaxContext | None = None
+) -> Decision:
+    """Drift -> strategy -> plan, for one snapshot. Pure.
+
+    With `tax` (a taxable treasury) the goal and plan are tax-aware (`keeper.core.taxplan`): lots
+    chosen by the lot method, each trade's estimated tax, gains deferred inside classes, re-buy
+    rules, loss-harvest pairs. Without it, the plan is exactly the tax-blind one.
+    """
     report = compute_drift(spec, snapshot)
     goal = choose(report, spec, ctx)
-    return Decision(report, goal, plan_goal(spec, snapshot, report, goal))
+    if tax is None:
+        return Decision(report, goal, plan_goal(spec, snapshot, report, goal))
+    goal, plan = plan_taxable(spec, snapshot, ctx, report, goal, tax, plan_goal)
+    return Decision(report, goal, plan)
 
 
-def plan_goal(spec: PortfolioSpec, snapshot: Snapshot, report: DriftReport, goal: Goal) -> Plan:
-    """Turn `goal` into trades (see the module docstring)."""
+def plan_goal(
+    spec: PortfolioSpec,
+    snapshot: Snapshot,
+    report: DriftReport,
+    goal: Goal,
+    *,
+    sell_tiers: dict[str, int] | None = None,
+) -> Plan:
+    """Turn `goal` into trades (see the module docstring). `sell_tiers` (asset -> tier, 0 first)
+    orders which assets that only *may* sell fund the must-buys (the tax step's preference)."""
     base = dict(
         strategy=goal.strategy,
         notes=goal.notes,
@@ -73,8 +107,9 @@ def plan_goal(spec: PortfolioSpec, snapshot: Snapshot, report: DriftReport, goal
         )
     with localcontext(MONEY_CONTEXT):
         book = _Book(spec, snapshot, goal)
-        sells, buys = _match(book, goal)
-        legs, dropped = _pair_and_cost(book, sells, buys)
+        sells, buys = _match(book, goal, sell_tiers)
+        direct, settled = _consolidate(book, report, goal, sells, buys)
+        legs, dropped = _pair_and_cost(book, direct, settled)
         trades = _finish(legs, report)
         shortfalls = _shortfalls(book, goal, trades)
         notes = goal.notes + book.notes
@@ -119,10 +154,8 @@ class _Book:
                 quote = self._quote_position(snapshot, v)
                 if quote is None:
                     notes.append(
-
-                            f"venue {v.name}: its quote {v.quote} has no liquid priced "
-                            "holding: not traded"
-
+                        f"venue {v.name}: its quote {v.quote} has no liquid priced "
+                        "holding: not traded"
                     )
                     continue
             usable_venues.append(v.name)
@@ -189,8 +222,11 @@ class _Book:
 # --- 1 + 2: matching --------------------------------------------------------------------------
 
 
-def _match(book: _Book, goal: Goal) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
-    """Max flow in three phases; returns sells[venue][asset] and buys[venue][asset] in micro-USD."""
+def _match(
+    book: _Book, goal: Goal, tiers: dict[str, int] | None = None
+) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
+    """Max flow in three phases; returns sells[venue][asset] and buys[venue][asset] in micro-USD.
+    In phase 3 the sellers' may-parts open tier by tier (`tiers`, all at once without)."""
     spec = book.spec
     sellers = [m for m in goal.moves if m.sells]
     buyers = [m for m in goal.moves if m.buys]
@@ -229,9 +265,11 @@ def _match(book: _Book, goal: Goal) -> tuple[dict[str, dict[str, int]], dict[str
     net.max_flow(S, T)
     for m in buyers:  # phase 3: may -> must (may-buys frozen at what they got)
         net.set_capacity(sink_edge[m.asset], max(net.flow(sink_edge[m.asset]), _micro(m.must_buy)))
-    for m in sellers:
-        net.set_capacity(src_edge[m.asset], _micro(m.must_sell) + _micro(m.may_sell))
-    net.max_flow(S, T)
+    for tier in sorted(set((tiers or {}).values()) | {0}):
+        for m in sellers:
+            if (tiers or {}).get(m.asset, 0) == tier:
+                net.set_capacity(src_edge[m.asset], _micro(m.must_sell) + _micro(m.may_sell))
+        net.max_flow(S, T)
 
     sells: dict[str, dict[str, int]] = {v: {} for v in venues}
     buys: dict[str, dict[str, int]] = {v: {} for v in venues}
@@ -336,21 +374,146 @@ class _Leg:
     slippage: Decimal
 
 
+@dataclass(slots=True)
+class _Settled:
+    """A VIA_QUOTE venue's consistent amounts (micro-USD), from `settle_via_quote`, and what
+    they were settled from (`s_in`, `b_in`, the other arguments in `args`)."""
+
+    sells: dict[str, int]
+    quote_sold: int
+    buys: dict[str, int]
+    quote_bought: int
+    small: list[tuple[str, str, int]]  # (side, asset, amount) under the minimum
+    s_in: dict[str, int]
+    b_in: dict[str, int]
+    args: dict
+
+    @classmethod
+    def of(cls, venue: VenueSpec, s_in: dict[str, int], b_in: dict[str, int], **args) -> _Settled:
+        floor = _micro(venue.min_trade_usd)
+        out = settle_via_quote(venue.quote, venue.cost_bps, floor, s_in, b_in, **args)
+        return cls(*out, s_in=s_in, b_in=b_in, args=args)
+
+
+def _consolidate(
+    book: _Book,
+    report: DriftReport,
+    goal: Goal,
+    sells: dict[str, dict[str, int]],
+    buys: dict[str, dict[str, int]],
+) -> tuple[dict[str, Legs], dict[str, _Settled]]:
+    """Repair fragmented legs (`keeper.core.consolidate`) and fix every venue's amounts.
+
+    VIA_QUOTE venues first: their sales under the minimum move onto another seller there (or the
+    quote's own cash), then their amounts are settled. DIRECT venues are then paired into legs
+    (seller, buyer) -> micro-USD and repaired with the settled amounts charged to `Room`, so the
+    room every counterpart has left is what the plan will really use.
+    """
+    spec = book.spec
+    floors = {v: _micro(spec.venue(v).min_trade_usd) for v in book.venues}
+    direct = {
+        v: pair_greedy(sells.get(v, {}), buys.get(v, {}))
+        for v in book.venues
+        if spec.venue(v).pairing is Pairing.DIRECT
+    }
+    quoted = [v for v in book.venues if v not in direct]
+    room = Room.build(spec, report, goal, book.capacity, sells, buys)
+    buyable = frozenset(key for key, plist in book.liquid.items() if plist)
+    movers = Movers.of(goal, room.cash, buyable)
+
+    def charge_all(settled: dict[str, _Settled] | None) -> None:
+        room.clear()
+        for v, legs in direct.items():
+            record_kept(room, v, legs, floors[v])
+        for v in quoted:
+            q = spec.venue(v).quote
+            if settled is None:
+                s_amt, b_amt = sells.get(v, {}), buys.get(v, {})
+            else:
+                st = settled[v]
+                s_amt = {**st.sells, q: st.quote_sold}
+                b_amt = {**st.buys, q: st.quote_bought}
+            for a, x in s_amt.items():
+                if x and (a == q or x >= floors[v]):
+                    room.sell(a, v, x)
+            for b, x in b_amt.items():
+                if x and (b == q or x >= floors[v]):
+                    room.buy(b, x)
+
+    charge_all(None)
+    settled: dict[str, _Settled] = {}
+    for v in quoted:
+        venue = spec.venue(v)
+        consolidate_quote_sells(
+            v, venue.quote, sells[v], floors[v], 10_000 - venue.cost_bps, room, movers
+        )
+    must = movers.must_sell | movers.must_buy
+    for v in quoted:
+        venue = spec.venue(v)
+        q, f = venue.quote, floors[v]
+        units = {b: _unit_floor(book.buy_holding(b, v), venue) for b in buys[v] if b != q}
+        whole = {
+            a: _whole_units(book.sellable(a, v)[0], venue.min_trade_usd)
+            for a in sells[v]
+            if a != q and book.sellable(a, v)
+        }
+        hi_sell = {
+            a: (x if x >= f else 0) + room.sell_room(a, v) for a, x in sells[v].items() if a != q
+        }
+        hi_buy = {b: (x if x >= f else 0) + room.buy_room(b) for b, x in buys[v].items() if b != q}
+        if q in movers.buyers:
+            hi_buy[q] = buys[v].get(q, 0) + room.buy_room(q)
+        settled[v] = _Settled.of(
+            venue,
+            sells[v],
+            buys[v],
+            unit_floor=units,
+            sell_floor=whole,
+            hi_sell=hi_sell,
+            hi_buy=hi_buy,
+            must=must,
+        )
+    charge_all(settled)
+    consolidate_direct(direct, floors, room, movers)
+    return direct, settled
+
+
+def _unit_floor(bp: Position, venue: VenueSpec) -> int:
+    """The smallest spend (micro-USD, rounded up) that buys one raw unit of `bp` after costs."""
+    unit = Decimal(1).scaleb(-bp.decimals) * bp.price_usd * MICRO * BPS / (BPS - venue.cost_bps)
+    return int(unit.to_integral_value(rounding=ROUND_CEILING)) + 1
+
+
+def _spend_for(buy_raw: int, bp: Position, q: Position, venue: VenueSpec) -> int:
+    """Raw quote units a buy of `buy_raw` units of `bp` needs after the venue's costs (rounded
+    up, and checked: the buy it makes is never less than `buy_raw`)."""
+    if buy_raw <= 0:
+        return 0
+    usd = _value(buy_raw, bp) * BPS / (BPS - venue.cost_bps)
+    raw = int((usd / q.price_usd).scaleb(q.decimals).to_integral_value(rounding=ROUND_CEILING))
+    while _leg_raw(venue, 2, q, bp, raw, _value(raw, q)).buy_raw < buy_raw:
+        raw += 1
+    return raw
+
+
+def _whole_units(sp: Position, usd: Decimal) -> int:
+    """`usd` rounded up to whole raw units of `sp`, in micro-USD (rounded up)."""
+    unit = Decimal(1).scaleb(-sp.decimals) * sp.price_usd
+    units = (usd / unit).to_integral_value(rounding=ROUND_CEILING)
+    return int((units * unit * MICRO).to_integral_value(rounding=ROUND_CEILING))
+
+
 def _pair_and_cost(
-    book: _Book, sells: dict[str, dict[str, int]], buys: dict[str, dict[str, int]]
+    book: _Book, direct: dict[str, Legs], settled: dict[str, _Settled]
 ) -> tuple[list[_Leg], list[Dropped]]:
     legs: list[_Leg] = []
     dropped: list[Dropped] = []
     for vname in book.venues:
         venue = book.spec.venue(vname)
-        s_assets = sells.get(vname, {})
-        b_assets = buys.get(vname, {})
-        if not s_assets and not b_assets:
-            continue
         if venue.pairing is Pairing.DIRECT:
-            _pair_direct(book, venue, s_assets, b_assets, legs, dropped)
+            _pair_direct(book, venue, direct.get(vname, {}), legs, dropped)
         else:
-            _pair_via_quote(book, venue, s_assets, b_assets, legs, dropped)
+            _pair_via_quote(book, venue, settled[vname], legs, dropped)
     return legs, dropped
 
 
@@ -367,70 +530,87 @@ def _split_holdings(book: _Book, asset: str, venue: str, amount: int) -> list[tu
     return out
 
 
+def _draw(
+    book: _Book, asset: str, venue: str, amount: int, used: dict[str, int]
+) -> list[tuple[Position, int]]:
+    """Holdings a leg of `amount` micro-USD sells from: the first (largest) one that still has
+    it, else several, largest first. `used` (micro-USD taken per holding) is updated."""
+    holdings = book.sellable(asset, venue)
+    for p in holdings:
+        if book.micro[p.holding] - used[p.holding] >= amount:
+            used[p.holding] += amount
+            return [(p, amount)]
+    out = []
+    for p in holdings:
+        take = min(amount, book.micro[p.holding] - used[p.holding])
+        if take > 0:
+            used[p.holding] += take
+            out.append((p, take))
+            amount -= take
+        if amount <= 0:
+            break
+    return out
+
+
 def _pair_direct(
-    book: _Book,
-    venue: VenueSpec,
-    s_assets: dict[str, int],
-    b_assets: dict[str, int],
-    legs: list[_Leg],
-    dropped: list[Dropped],
+    book: _Book, venue: VenueSpec, pairs: Legs, legs: list[_Leg], dropped: list[Dropped]
 ) -> None:
-    sellers = [
-        (p, amt)
-        for a in sorted(s_assets)
-        for p, amt in _split_holdings(book, a, venue.name, s_assets[a])
-    ]
-    sellers.sort(key=lambda x: (-x[1], x[0].holding))
-    buyers = sorted(
-        ((book.buy_holding(a, venue.name), amt) for a, amt in b_assets.items()),
-        key=lambda x: (-x[1], x[0].holding),
-    )
+    """One leg per (seller, buyer) pair, largest first, each from one holding where one holds it;
+    the last leg out of a holding that is sold entirely takes exactly what is left of it."""
+    used: dict[str, int] = defaultdict(int)
     spent: dict[str, int] = defaultdict(int)
-    i = j = 0
-    s_left = sellers[0][1] if sellers else 0
-    b_left = buyers[0][1] if buyers else 0
-    while i < len(sellers) and j < len(buyers):
-        amt = min(s_left, b_left)
-        sp, bp = sellers[i][0], buyers[j][0]
-        # the last leg out of a holding that is sold entirely takes exactly what is left of it
-        whole = s_left == amt and sellers[i][1] == book.micro[sp.holding]
-        leg = _leg(venue, 1, sp, bp, amt, spent, whole=whole)
-        _keep_or_drop(venue, leg, sp, bp, amt, legs, dropped)
-        s_left -= amt
-        b_left -= amt
-        if s_left == 0:
-            i += 1
-            s_left = sellers[i][1] if i < len(sellers) else 0
-        if b_left == 0:
-            j += 1
-            b_left = buyers[j][1] if j < len(buyers) else 0
+    floor = _micro(venue.min_trade_usd)
+    for (s, b), amount in sorted(pairs.items(), key=lambda kv: (-kv[1], kv[0])):
+        bp = book.buy_holding(b, venue.name)
+        for sp, take in _draw(book, s, venue.name, amount, used):
+            whole = used[sp.holding] == book.micro[sp.holding]
+            leg = _leg(venue, 1, sp, bp, take, spent, whole=whole, floor=floor)
+            _keep_or_drop(venue, leg, sp, bp, take, legs, dropped)
 
 
 def _pair_via_quote(
-    book: _Book,
-    venue: VenueSpec,
-    s_assets: dict[str, int],
-    b_assets: dict[str, int],
-    legs: list[_Leg],
-    dropped: list[Dropped],
+    book: _Book, venue: VenueSpec, settled: _Settled, legs: list[_Leg], dropped: list[Dropped]
 ) -> None:
-    """Sells into the quote, then buys with it. Amounts are settled first (`_settle_via_quote`) so
+    """Sells into the quote, then buys with it. Amounts are settled first (`keeper.core.settle`) so
     that no sale is made for a buy that gets dropped as too small, then turned into raw legs; each
-    buy spends its share of the raw quote actually there, rounded down."""
+    buy spends its share of the raw quote actually there, rounded down. A buy that still fails
+    once amounts are raw units (it rounds to nothing, or under the minimum) is taken out and the
+    venue settled again without it, so no sale is made for it either."""
+    failed: list[Dropped] = []
+    for _ in range(4):
+        out_legs, out_dropped = _via_quote_legs(book, venue, settled)
+        lost = [x for x in out_dropped if x.buy_asset in settled.buys]
+        if not lost:
+            break
+        failed += lost
+        gone = {x.buy_asset for x in lost}
+        b_in = {b: x for b, x in settled.b_in.items() if b not in gone}
+        settled = _Settled.of(venue, settled.s_in, b_in, **settled.args)
+    legs += out_legs
+    dropped += out_dropped + [x for x in failed if x not in out_dropped]
+
+
+def _via_quote_legs(
+    book: _Book, venue: VenueSpec, settled: _Settled
+) -> tuple[list[_Leg], list[Dropped]]:
+    legs: list[_Leg] = []
+    dropped: list[Dropped] = []
     q = book.quote[venue.name]
     qa = venue.quote
-    sells, x_q, buys, y_q, small = _settle_via_quote(venue, s_assets, b_assets)
-    for side, asset, amount in small:
+    sells, x_q, buys, y_q = (
+        settled.sells,
+        settled.quote_sold,
+        settled.buys,
+        settled.quote_bought,
+    )
+    for side, asset, amount in settled.small:
         sa, ba = (asset, qa) if side == "sell" else (qa, asset)
-        dropped.append(
-            Dropped(
-                venue.name,
-                sa,
-                ba,
-                _usd(amount),
-                f"below the {venue.name} minimum trade of ${venue.min_trade_usd:,}",
-            )
+        reason = (
+            f"below the {venue.name} minimum trade of ${venue.min_trade_usd:,}"
+            if _usd(amount) < venue.min_trade_usd
+            else "rounds to zero units"
         )
+        dropped.append(Dropped(venue.name, sa, ba, _usd(amount), reason))
     spent: dict[str, int] = defaultdict(int)
     funds_raw = min(_raw_of(x_q, q), q.raw) if x_q else 0
     spent[q.holding] += funds_raw
@@ -441,55 +621,16 @@ def _pair_via_quote(
                 funds_raw += leg.buy_raw
     demand = sum(buys.values()) + y_q
     if funds_raw <= 0 or demand <= 0:
-        return
+        return legs, dropped
     for b in sorted(buys, key=lambda b: (-buys[b], b)):
         bp = book.buy_holding(b, venue.name)
         q_raw = funds_raw * buys[b] // demand
         leg = _leg_raw(venue, 2, q, bp, q_raw, _value(q_raw, q))
+        spend = _spend_for(leg.buy_raw, bp, q, venue)
+        if 0 < spend < q_raw:  # whole units cost less than the share: keep the rest as quote
+            leg = _leg_raw(venue, 2, q, bp, spend, _value(spend, q))
         _keep_or_drop(venue, leg, q, bp, buys[b], legs, dropped)
-
-
-def _settle_via_quote(venue: VenueSpec, s_assets: dict[str, int], b_assets: dict[str, int]):
-    """Consistent amounts (micro-USD) for a VIA_QUOTE venue: every sell and buy at least the
-    venue minimum, and the quote the sells return (after costs) plus the quote's own sale equal to
-    what the buys and the quote's own purchase take. Returns (sells, quote sold, buys, quote
-    bought, dropped [(side, asset, amount)])."""
-    qa = venue.quote
-    keep = 10_000 - venue.cost_bps  # quote returned per unit sold, in basis points
-    floor = _micro(venue.min_trade_usd)
-    sells = {a: v for a, v in s_assets.items() if a != qa and v > 0}
-    buys = {b: v for b, v in b_assets.items() if b != qa and v > 0}
-    x_q, y_q = s_assets.get(qa, 0), b_assets.get(qa, 0)
-    small: dict[tuple[str, str], int] = {}
-    for _ in range(8):
-        changed = False
-        for side, book in (("sell", sells), ("buy", buys)):
-            for a in sorted(book):
-                if book[a] < floor:
-                    small[(side, a)] = max(small.get((side, a), 0), book.pop(a))
-                    changed = True
-        funds = x_q + sum(sells.values()) * keep // 10_000
-        demand = sum(buys.values()) + y_q
-        if demand > funds:  # not enough quote: scale the buys (and the quote's own share) down
-            buys = {b: v * funds // demand for b, v in buys.items()}
-            y_q = y_q * funds // demand if demand else 0
-            changed = True
-        elif funds > demand:  # buys were dropped or capped: sell less, asset sales first
-            excess = funds - demand
-            total = sum(sells.values())
-            cut = min(total, excess * 10_000 // keep if keep else total)
-            if cut:
-                sells = {a: v - v * cut // total for a, v in sells.items()}
-                changed = True
-            funds = x_q + sum(sells.values()) * keep // 10_000
-            if funds > demand:
-                x_q = max(0, x_q - (funds - demand))
-        if not changed:
-            break
-    for side, a in list(small):
-        if (sells if side == "sell" else buys).get(a):
-            del small[(side, a)]
-    return sells, x_q, buys, y_q, [(side, a, v) for (side, a), v in sorted(small.items())]
+    return legs, dropped
 
 
 def _leg(
@@ -501,11 +642,21 @@ def _leg(
     spent: dict[str, int],
     *,
     whole: bool,
+    floor: int = 0,
 ) -> _Leg:
     """A leg selling `amount` micro-USD of `sp` into `bp`; raw rounded down, never past the "
     "holding."""
     left = sp.raw - spent[sp.holding]
     raw = left if whole else min(_raw_of(amount, sp), left)
+    if (
+        0 < floor <= amount
+        and raw < left
+        and _micro(_value(raw, sp)) < floor
+        and _value(1, sp) * BPS <= _usd(amount)
+    ):
+        # rounding down put a leg meant to be at the minimum just under it: one more raw unit
+        # (worth at most 1 bp of the leg) keeps it, where a coarse unit (a share) would not
+        raw += 1
     spent[sp.holding] += raw
     return _leg_raw(venue, phase, sp, bp, raw, _value(raw, sp))
 
@@ -600,7 +751,7 @@ def _shortfalls(book: _Book, goal: Goal, trades: tuple[Trade, ...]) -> tuple[Sho
         net[t.sell_asset] -= t.notional_usd
         net[t.buy_asset] += t.notional_usd
     out = []
-    tolerance = Decimal("0.01") + sum((t.expected_cost_usd for t in trades), ZERO)
+    tolerance = Decimal("0.01") + sum((t.execution_cost_usd for t in trades), ZERO)
     for m in goal.moves:
         where = book.venues_of.get(m.asset, [])
         unmet_sell = m.must_sell - max(-net[m.asset], ZERO)

@@ -246,7 +246,7 @@ def _banded(
             if share > must.get(r.name, ZERO):
                 must[r.name] = share
                 why[r.name] = f"class {crow.label} {crow.status.value} ({_pp(crow)})"
-    cap = _cap_usd(report, spec)
+    cap = cap_usd(report, spec)
     if cap is not None:
         limit = spec.limits.max_single_asset
         for row in report.assets:
@@ -307,6 +307,12 @@ def _off_schedule(
             f"{kind.value} strategy acts on the schedule and this is not a scheduled run"
         ),
     )
+
+
+def may_trade(row: DriftRow, report: DriftReport, spec: PortfolioSpec, ctx: RunContext) -> bool:
+    """Whether an asset may trade on this run: priced, and allowed by the frequency matrix (or
+    the urgent override). Used by the tax step before it moves a buy onto a substitute."""
+    return not row.blocked and _allowed(row, report, spec, ctx)
 
 
 def _allowed(row: DriftRow, report: DriftReport, spec: PortfolioSpec, ctx: RunContext) -> bool:
@@ -372,12 +378,12 @@ def _goal(kind: StrategyKind, moves: list[Move], notes: list[str], empty_reason:
 def apply_limits(goal: Goal, report: DriftReport, spec: PortfolioSpec) -> Goal:
     """Trim a goal's buys to the max-single-asset cap and compute the cash that may be spent.
 
-    The cap (`_cap_usd`) leaves room for the worst-case costs of a plan, so an asset bought up to
+    The cap (`cap_usd`) leaves room for the worst-case costs of a plan, so an asset bought up to
     it is still under the limit after costs shrink the total. Selling assets that are above the cap
     is a trigger of the banded strategies (`_banded`), not a trim.
     """
     spendable = _cash_spendable(report, spec)
-    cap = _cap_usd(report, spec)
+    cap = cap_usd(report, spec)
     if cap is None or not goal.moves:
         return replace(goal, cash_spendable_usd=spendable)
     with localcontext(MONEY_CONTEXT):
@@ -405,7 +411,7 @@ def apply_limits(goal: Goal, report: DriftReport, spec: PortfolioSpec) -> Goal:
         )
 
 
-def _cap_usd(report: DriftReport, spec: PortfolioSpec) -> Decimal | None:
+def cap_usd(report: DriftReport, spec: PortfolioSpec) -> Decimal | None:
     """The max single asset in USD, less room for the worst-case costs (each unit of value
     crosses at most two legs), or None without a cap."""
     cap_w = spec.limits.max_single_asset

@@ -84,9 +84,8 @@ def test_seed001_yaml__loads__translated_faithfully():
     ) and spec.limits.cash_reserve_fraction == Decimal("0.1")
     assert spec.schedule_cadence is Cadence.WEEKLY
     assert cfg.model.execution.split_orders_above == 10_000
-    assert cfg.model.tax.lot_selection == "hifo" and cfg.model.risk.max_correlation == Decimal(
-        "0.8"
-    )
+    assert cfg.model.tax.lot_policy == "hifo" and cfg.model.tax.harvesting.enabled
+    assert cfg.model.risk.max_correlation == Decimal("0.8")
     assert any("one venue" in n for n in cfg.notes)
 
 

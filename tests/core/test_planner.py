@@ -7,6 +7,7 @@ from keeper.core.plan import Plan, apply_plan
 from keeper.core.planner import decide
 from keeper.core.spec import (
     Band,
+    BandMode,
     Cadence,
     HoldingKind,
     Limits,
@@ -231,3 +232,73 @@ def test_via_quote_venue__a_buy_below_minimum__sale_shrinks_so_no_proceeds_are_s
     usdt_gain = D(after.position("cex:USDT").raw - snap.position("cex:USDT").raw) / 10**8
     assert abs(usdt_gain) < D("0.01")
     assert {t.buy_asset for t in d.plan.trades} == {"USDT", "ETH"}
+
+
+def test_via_quote_venue__buy_rounds_to_no_whole_unit__no_sale_is_made_for_it():
+    # Found by hypothesis: a $333.73 share (no fractions) must be bought with $333.7334 of
+    # cash; the raw rounding of the sale leaves $333.72, under one share. The buy is dropped and
+    # the sale made for it is not made either (it used to strand its proceeds in the quote).
+    band = Band(D("0.01"), D("0.02"), BandMode.ABSOLUTE)
+    spec, snap, d = _plan(
+        [
+            A("T0", "cash", "0.3333", cash=True),
+            A("T1", "cash", "0.3333", cash=True),
+            A("T2", "c0", "0.3334"),
+        ],
+        [venue("v0", VenueKind.CEX, quote="T0")],
+        [
+            H("T0", "v0", "334", "0.01", 0),
+            H("T1", "v0", "667", "0.01", 0),
+            H("T2", "v0", "0", "333.73", 0),
+        ],
+        band=band,
+        class_band=band,
+    )
+    assert d.plan.no_action
+    assert [(x.buy_asset, x.reason) for x in d.plan.dropped] == [("T2", "rounds to zero units")]
+
+
+def test_direct_venue__leg_at_the_minimum_of_a_coarse_asset__never_rounded_up_to_a_whole_unit():
+    # Found by hypothesis: a $10.10 leg out of one $463.13 share (no fractions) at a $10 minimum
+    # rounds to zero shares; rounding it up to a share would sell 46 times the leg.
+    band = Band(D("0.01"), D("0.02"), BandMode.ABSOLUTE)
+    spec, snap, d = _plan(
+        [A("T0", "cash", "0.2", cash=True)] + [A(f"T{i}", "c0", "0.2") for i in range(1, 5)],
+        [venue("v0", min_trade="10")],
+        [H(f"T{i}", "v0", "0", "0.01", 0) for i in range(3)]
+        + [H("T3", "v0", "463.13", "463.13", 0), H("T4", "v0", "1802.0", "23.95", 18)],
+        band=band,
+        class_band=band,
+        strategy=StrategySpec(kind=StrategyKind.CALENDAR),
+        limits=Limits(cash_reserve_fraction=D("0.1"), max_single_asset=D("0.3")),
+    )
+    assert not any(t.sell_asset == "T3" for t in d.plan.trades)
+    assert any(x.sell_asset == "T3" and x.reason == "rounds to zero units" for x in d.plan.dropped)
+
+
+def test_via_quote_venue__buy_taken_past_its_need__stays_under_the_max_single_asset():
+    # Found by hypothesis: the $148 share T1 cannot be bought and its funds go to T3 within its
+    # room; T3 used to be filled to the exact cap, and a cent of rounding on T2's buy then put it
+    # just over. Buys taken past what the strategy asked keep a margin under the cap.
+    band = Band(D("0.18"), D("0.36"))
+    spec, snap, d = _plan(
+        [
+            A("T0", "cash", "0.0714", cash=True),
+            A("T1", "c0", "0.1428"),
+            A("T2", "c0", "0.0714"),
+            A("T3", "c0", "0.7144"),
+        ],
+        [venue("v0", VenueKind.CEX, quote="T0")],
+        [
+            H("T0", "v0", "1038", "0.01", 0),
+            H("T1", "v0", "0", "148.23", 0),
+            H("T2", "v0", "0", "0.02", 0),
+            H("T3", "v0", "0", "0.01", 0),
+        ],
+        band=band,
+        class_band=band,
+        limits=Limits(max_single_asset=D("0.8144")),
+    )
+    after = compute_drift(spec, apply_plan(snap, d.plan))
+    assert after.asset("T3").current <= D("0.8144")
+    assert any(t.buy_asset == "T3" for t in d.plan.trades)

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from keeper.core.drift import DriftReport, compute_drift
 from keeper.core.plan import Plan, Trade, apply_plan
-from keeper.core.planner import decide
+from keeper.core.planner import Decision, decide
 from keeper.core.portfolio import Snapshot
 from keeper.core.spec import (
     Band,
@@ -31,7 +31,7 @@ from keeper.core.spec import (
     StrategySpec,
     VenueKind,
 )
-from keeper.core.strategies import RunContext
+from keeper.core.strategies import RunContext, cap_usd
 from keeper.core.synthetic import NOW, A, H, portfolio, venue
 
 D = Decimal
@@ -54,6 +54,7 @@ def treasuries(
     single_direct_venue: bool = False,
     strategy: StrategyKind | None = None,
     limits: bool = True,
+    minimums: tuple[str, ...] = ("0", "10", "100"),
 ):
     """A random treasury. With `single_direct_venue`, every asset trades on one DEX-like venue and
     token units are fine (6+ decimals): a $41 share with no fractions cannot land inside a $10
@@ -76,7 +77,7 @@ def treasuries(
                 VenueKind.CHAIN,
                 fee_bps=draw(st.integers(0, 40)),
                 slippage_bps=draw(st.integers(0, 30)),
-                min_trade=draw(st.sampled_from(["0", "1", "5"])),
+                min_trade=draw(st.sampled_from(minimums)),
             )
         ]
     else:
@@ -96,7 +97,7 @@ def treasuries(
                     quote=quote,
                     fee_bps=draw(st.integers(0, 40)),
                     slippage_bps=draw(st.integers(0, 30)),
-                    min_trade=draw(st.sampled_from(["0", "10", "100"])),
+                    min_trade=draw(st.sampled_from(minimums)),
                 )
             )
     holdings = []
@@ -138,6 +139,48 @@ def treasuries(
     return spec, snap
 
 
+@st.composite
+def fragmented_buys(draw):
+    """A treasury where one asset must buy and several others are each a little overweight, on
+    one DIRECT venue whose minimum sits between the pieces and the whole: the matching splits the
+    buy into pieces under the minimum, and whether one seller can carry it depends on the bands,
+    the cash reserve and the cap."""
+    k = draw(st.integers(2, 4))
+    minimum = D(draw(st.sampled_from([500, 1000, 2000])))
+    need = minimum * D(draw(st.integers(11, 30))) / 10
+    shares = draw(st.lists(st.integers(1, 10), min_size=k, max_size=k))
+    pieces = [need * sh / sum(shares) for sh in shares]
+    names = [f"S{i}" for i in range(k)]
+    cash = draw(st.sampled_from([None, *names]))
+    assets = [A("B", "b", "0.1")]
+    rest = D("0.9") / k
+    holdings = [H("B", "dex", D(10_000) - need, "8", 18)]
+    for name, piece in zip(names, pieces, strict=True):
+        soft = D(draw(st.sampled_from([1, 5, 20, 40]))) / 1000 * 10
+        assets.append(
+            A(
+                name,
+                "cash" if name == cash else f"c{draw(st.integers(0, 1))}",
+                rest,
+                band=Band(soft, soft * 2),
+                cash=name == cash,
+            )
+        )
+        holdings.append(H(name, "dex", D(90_000) / k + piece, "3", 18))
+    lim = Limits(
+        cash_reserve_usd=D(draw(st.sampled_from([0, 20_000, 29_000]))),
+        max_single_asset=draw(st.sampled_from([None, D("0.5")])),
+    )
+    return portfolio(
+        assets,
+        [venue("dex", fee_bps=draw(st.integers(0, 30)), min_trade=minimum)],
+        holdings,
+        band=Band(D("0.05"), D("0.1")),
+        class_band=Band(D(draw(st.sampled_from(["0.05", "0.5"]))), D("1")),
+        limits=lim,
+    )
+
+
 # --- the invariants --------------------------------------------------------------------------
 
 
@@ -162,7 +205,7 @@ def violations(spec: PortfolioSpec, snap: Snapshot, plan: Plan) -> list[str]:
     if any(f >= t.step for t in plan.trades for f in t.funded_by):
         out.append("a buy is ordered before the sell that funds it")
     # totals are conserved up to the stated costs (and round-down dust of at most one unit per leg)
-    costs = plan.expected_cost_usd
+    costs = plan.execution_cost_usd
     dust = sum(
         (_unit(snap, t.buy_holding) + _unit(snap, t.sell_holding) for t in plan.trades), D(0)
     )
@@ -213,6 +256,85 @@ def _excess(report: DriftReport) -> Decimal:
     )
 
 
+def leg_violations(spec: PortfolioSpec, snap: Snapshot, decision: Decision) -> list[str]:
+    """The planner's leg invariants (empty: all hold):
+
+    - no two legs of the same (sell holding, buy holding) pair on one venue (one holding per
+      asset and venue in the generated treasuries, so: per asset pair);
+    - a must-buy dropped as "below the minimum" on a DIRECT venue is never one that a single
+      seller there could have funded whole while staying within range: its holding there has the
+      value, it ends within 0.8 of its soft band (the planner allows 0.9), its class too, cash
+      stays above the reserve, and the buyer stays within 0.8 of its band and under the cap.
+    """
+    plan, goal, before = decision.plan, decision.goal, decision.report
+    out = []
+    keys = [(t.venue, t.sell_holding, t.buy_holding) for t in plan.trades]
+    if len(keys) != len(set(keys)):
+        out.append("two legs of the same (sell, buy) pair on one venue")
+    if plan.strategy is StrategyKind.CASH_FLOW or plan.no_action and not plan.dropped:
+        return out
+    after = apply_plan(snap, plan)
+    sold: dict[str, Decimal] = {}
+    bought: dict[str, Decimal] = {}
+    for t in plan.trades:
+        sold[t.sell_asset] = sold.get(t.sell_asset, D(0)) + t.notional_usd
+        bought[t.buy_asset] = bought.get(t.buy_asset, D(0)) + t.notional_usd
+    members: dict[str, list[str]] = {}
+    for a in spec.assets:
+        members.setdefault(a.asset_class, []).append(a.name)
+
+    def class_net(c: str) -> Decimal:
+        return sum((sold.get(a, D(0)) - bought.get(a, D(0)) for a in members[c]), D(0))
+
+    cash_sold = sum((x for a, x in sold.items() if spec.asset(a).cash), D(0))
+    cash_before = _cash(spec, before)
+    reserve = spec.limits.cash_reserve(before.total_usd)
+    cap = cap_usd(before, spec)
+    drops: dict[tuple[str, str], Decimal] = {}
+    for x in plan.dropped:
+        if "minimum" in x.reason and spec.venue(x.venue).pairing is Pairing.DIRECT:
+            drops[(x.venue, x.buy_asset)] = drops.get((x.venue, x.buy_asset), D(0)) + x.notional_usd
+    m08 = D("0.8")
+    for (v, b), amount in sorted(drops.items()):
+        move = goal.move(b)
+        if move is None or not move.must_buy or amount < spec.venue(v).min_trade_usd + 1:
+            continue
+        rb, cb = before.asset(b), before.asset_class(before.asset(b).asset_class)
+        if bought.get(b, D(0)) + amount > -rb.drift_usd + m08 * rb.soft_usd:
+            continue
+        if -class_net(cb.name) + amount > -cb.drift_usd + m08 * cb.soft_usd:
+            continue
+        if cap is not None and not spec.asset(b).cash:
+            if rb.value_usd + bought.get(b, D(0)) + amount > cap - 1:
+                continue
+        for m in goal.moves:
+            s = m.asset
+            if not m.sells or s == b:
+                continue
+            held = sum(
+                (
+                    p.value_usd
+                    for p in after.positions
+                    if p.asset == s and p.venue == v and p.liquid and p.priced
+                ),
+                D(0),
+            )
+            rs = before.asset(s)
+            cs = before.asset_class(rs.asset_class)
+            if held < amount or sold.get(s, D(0)) + amount > rs.drift_usd + m08 * rs.soft_usd:
+                continue
+            if (
+                cs.name != cb.name
+                and class_net(cs.name) + amount > cs.drift_usd + m08 * cs.soft_usd
+            ):
+                continue
+            if spec.asset(s).cash and cash_before - cash_sold - amount < reserve + 1:
+                continue
+            out.append(f"{b}: ${amount} dropped at {v} though {s} could fund it whole")
+            break
+    return out
+
+
 # --- properties ------------------------------------------------------------------------------
 
 
@@ -233,7 +355,14 @@ def test_cash_flow__any_treasury__never_sells_a_non_cash_asset(case):
 
 
 @PROFILE
-@given(treasuries(single_direct_venue=True, strategy=StrategyKind.THRESHOLD, limits=False))
+@given(
+    treasuries(
+        single_direct_venue=True,
+        strategy=StrategyKind.THRESHOLD,
+        limits=False,
+        minimums=("0", "1", "5"),
+    )
+)
 def test_threshold__one_venue_holds_everything__converges_in_one_plan(case):
     """Where every asset trades on one venue, a plan brings every asset inside its soft band, and
     planning again at the same prices says "no action"."""
@@ -261,6 +390,32 @@ def test_plan__listing_order_shuffled__same_plan(case, rnd: random.Random):
     )
     shuffled_snap = Snapshot(tuple(rnd.sample(snap.positions, len(snap.positions))), snap.taken_at)
     assert decide(shuffled_spec, shuffled_snap, CTX).plan == decide(spec, snap, CTX).plan
+
+
+@PROFILE
+@given(treasuries())
+def test_plan__any_treasury__one_leg_per_pair_and_no_fundable_buy_dropped(case):
+    spec, snap = case
+    assert leg_violations(spec, snap, decide(spec, snap, CTX)) == []
+
+
+@PROFILE
+@given(treasuries(minimums=("500", "2000", "5000")))
+def test_plan__large_venue_minimums__invariants_and_leg_properties_hold(case):
+    """Minimums large against the moves: many legs fall under them, the repair is exercised."""
+    spec, snap = case
+    d = decide(spec, snap, CTX)
+    assert violations(spec, snap, d.plan) == []
+    assert leg_violations(spec, snap, d) == []
+
+
+@PROFILE
+@given(fragmented_buys())
+def test_fragmented_buy__any_bands_and_limits__carried_whole_or_truly_impossible(case):
+    spec, snap = case
+    d = decide(spec, snap, CTX)
+    assert violations(spec, snap, d.plan) == []
+    assert leg_violations(spec, snap, d) == []
 
 
 # --- each invariant bites: deliberately broken plans ------------------------------------------
@@ -330,3 +485,46 @@ def test_invariants__deliberately_broken_plan__caught(broken, expected):
 def test_invariants__real_plan_of_the_same_treasury__clean():
     spec, snap = _simple()
     assert violations(spec, snap, decide(spec, snap, CTX).plan) == []
+
+
+def _three_pieces():
+    """B must buy $1,500 from S0, S1 and S2, $500 each under a $1,000 minimum; S0's wide band
+    lets it carry the whole buy."""
+    return portfolio(
+        [
+            A("B", "b", "0.1"),
+            A("S0", "c", "0.3", band=Band(D("0.4"), D("0.8"))),
+            A("S1", "c", "0.3", band=Band(D("0.001"), D("0.002"))),
+            A("S2", "c", "0.3", band=Band(D("0.001"), D("0.002"))),
+        ],
+        [venue("dex", min_trade="1000")],
+        [
+            H("B", "dex", "8500"),
+            H("S0", "dex", "30500"),
+            H("S1", "dex", "30500"),
+            H("S2", "dex", "30500"),
+        ],
+        band=Band(D("0.05"), D("0.1")),
+    )
+
+
+def test_leg_invariants__fundable_buy_dropped_by_a_planner_without_repair__caught(monkeypatch):
+    from keeper.core import planner
+
+    spec, snap = _three_pieces()
+    assert leg_violations(spec, snap, decide(spec, snap, CTX)) == []
+    monkeypatch.setattr(planner, "consolidate_direct", lambda *a, **k: 0)
+    found = leg_violations(spec, snap, decide(spec, snap, CTX))
+    assert any("could fund it whole" in v for v in found), found
+
+
+def test_leg_invariants__same_pair_split_in_two_legs__caught():
+    spec, snap = _three_pieces()
+    d = decide(spec, snap, CTX)
+    (t,) = d.plan.trades
+    half = replace(t, sell_raw=t.sell_raw // 2, buy_raw=t.buy_raw // 2)
+    rest = replace(t, sell_raw=t.sell_raw - half.sell_raw, buy_raw=t.buy_raw - half.buy_raw)
+    broken = replace(d, plan=_plan_of(half, rest))
+    assert "two legs of the same (sell, buy) pair on one venue" in leg_violations(
+        spec, snap, broken
+    )
