@@ -1,0 +1,1 @@
+"""Chain I/O: JSON-RPC with retries, fee data and L2 fee oracles."""

@@ -1,0 +1,260 @@
+"""The rebalancer's test world: the contract, deployed and configured, among honest and hostile parts.
+
+Given a chain (`w3`, `txs`, `accounts`, `book.tokens` with feeds, `book.vaults`), `World` deploys
+the test-only contracts of `hostile/` (a router that is honest until told otherwise, quirky tokens,
+a lying vault), gives each quirky token a $1 feed, deploys the BatchRebalancer through
+`keeper.devnet.rebalancer` and funds it. Its helpers build steps, send batches as any account and
+turn reverts into `Reverted(reason)`. Prices are the feeds' prices; the router pays whatever its
+calldata says, so a test plays the market exactly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from eth_utils import to_checksum_address
+from web3.exceptions import ContractLogicError, TransactionNotFound
+
+from keeper.chain.rebalancer import ALL, Batch, PostCondition, Step, StepKind
+from keeper.devnet import rebalancer as devnet_rebalancer
+from keeper.devnet.artifacts import npm_artifact, vyper_artifact
+
+HOSTILE = Path(__file__).resolve().parent / "hostile"
+FEED_DECIMALS = 8
+EXECUTE_GAS = 8_000_000
+SWAP_AMOUNT_OFFSET = 4 + 2 * 32  # HostileRouter.swap(token_in, token_out, amount_in, ...)
+MAX_LOSS_BPS = 100
+FAR = 2**40  # a deadline far in the future, unix seconds
+
+
+class Reverted(Exception):
+    """A transaction reverted; `reason` is the revert string ('' when there was none)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason or "<no reason>")
+        self.reason = reason
+
+
+@contextlib.contextmanager
+def reverts(reason: str | None = None):
+    """Expect a revert; with `reason`, its revert string must contain it."""
+    try:
+        yield
+    except Reverted as e:
+        if reason is not None and reason not in e.reason:
+            raise AssertionError(f"reverted with {e.reason!r}, expected {reason!r}") from e
+    else:
+        raise AssertionError(f"did not revert (expected {reason!r})")
+
+
+def hostile(name: str):
+    return vyper_artifact(HOSTILE / f"{name}.vy")
+
+
+@dataclass
+class Asset:
+    symbol: str
+    token: Any  # web3 contract
+    decimals: int
+    feed: Any  # web3 contract (MockV3Aggregator)
+    price: Decimal  # USD
+
+
+class World:
+    def __init__(self, chain: Any):
+        self.chain = chain
+        self.w3 = chain.w3
+        self.txs = chain.txs
+        self.accounts = chain.accounts
+        self.owner = chain.accounts["owner"]
+        self.keeper = chain.accounts["keeper"]
+        self.guardian = chain.accounts["guardian"]
+        self.stranger = chain.accounts["stranger"]
+        self.deployer = chain.accounts["deployer"]
+        self._erc20 = npm_artifact("@aave/core-v3/artifacts/contracts/mocks/tokens/MintableERC20.sol/MintableERC20.json")
+        self._feed = npm_artifact("@chainlink/contracts/abi/v0.7/MockV3Aggregator.json")
+        self._vault = vyper_artifact(Path(__import__("snekmate").__path__[0]) / "extensions" / "erc4626.vy")
+        self.assets: dict[str, Asset] = {}
+        for symbol, entry in chain.book.tokens.items():
+            feed = self.txs.contract(entry.feed, self._feed)
+            answer = feed.functions.latestAnswer().call()
+            self.assets[symbol] = Asset(
+                symbol, self.txs.contract(entry.address, self._erc20), entry.decimals, feed,
+                Decimal(answer) / 10**FEED_DECIMALS,
+            )
+        self.vaults = {key: self.txs.contract(v.address, self._vault) for key, v in chain.book.vaults.items()}
+        self.vault_asset = {key: v.asset for key, v in chain.book.vaults.items()}
+        self._deploy_hostile()
+        self._deploy_rebalancer()
+        self._fund()
+
+    # -- setup -----------------------------------------------------------------------------
+
+    def _deploy_hostile(self) -> None:
+        txs = self.txs
+        self.router = txs.deploy(hostile("HostileRouter"))
+        quirky = hostile("QuirkyToken")
+        specs = {
+            "FEE": (quirky, ("FEE", 6, 100, False)),  # 1% fee on every transfer
+            "RACE": (quirky, ("RACE", 18, 0, True)),  # approve only from zero
+            "USDT": (hostile("NoReturnToken"), ("USDT", 6)),  # no return values, approve only from zero
+        }
+        for symbol, (artifact, args) in specs.items():
+            token = txs.deploy(artifact, *args)
+            feed = txs.deploy(self._feed, FEED_DECIMALS, 10**FEED_DECIMALS)
+            self.assets[symbol] = Asset(symbol, token, args[1], feed, Decimal(1))
+        self.lying_vault = txs.deploy(hostile("LyingVault"), self.address("USDC"), 6)
+        self.vaults["LIAR"] = self.lying_vault
+        self.vault_asset["LIAR"] = "USDC"
+
+    def _deploy_rebalancer(self) -> None:
+        self.rebalancer = devnet_rebalancer.deploy(
+            self.w3, owner=self.owner, deployer=self.deployer, max_loss_bps=MAX_LOSS_BPS
+        )
+        config = devnet_rebalancer.RebalancerConfig(
+            feeds={a.token.address: a.feed.address for a in self.assets.values()},
+            vaults=[v.address for v in self.vaults.values()],
+            routers={self.router.address: self.router.address},
+            max_loss_bps=MAX_LOSS_BPS,
+        )
+        devnet_rebalancer.configure(self.w3, self.rebalancer, self.owner, config, keeper=self.keeper, guardian=self.guardian)
+
+    def _fund(self) -> None:
+        holdings = {"USDC": 1_000_000, "DAI": 1_000_000, "WBTC": 10, "WETH": 300, "FEE": 100_000, "RACE": 100_000, "USDT": 100_000}
+        for symbol, whole in holdings.items():
+            self.mint(symbol, self.rebalancer.address, whole * 10 ** self.assets[symbol].decimals)
+            self.mint(symbol, self.router.address, 1_000 * whole * 10 ** self.assets[symbol].decimals)
+        for key, whole in (("vUSDC_A", 200_000), ("vDAI", 100_000), ("LIAR", 50_000)):
+            symbol = self.vault_asset[key]
+            raw = whole * 10 ** self.assets[symbol].decimals
+            self.mint(symbol, self.deployer, raw)
+            self.send(self.assets[symbol].token.functions.approve(self.vaults[key].address, raw), self.deployer)
+            self.send(self.vaults[key].functions.deposit(raw, self.rebalancer.address), self.deployer)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def address(self, name: str) -> str:
+        """A token symbol or vault key -> its address."""
+        if name in self.assets:
+            return self.assets[name].token.address
+        return self.vaults[name].address
+
+    def token(self, name: str):
+        if name in self.assets:
+            return self.assets[name].token
+        return self.vaults[name]
+
+    def balance(self, name: str, holder: str | None = None) -> int:
+        return self.token(name).functions.balanceOf(holder or self.rebalancer.address).call()
+
+    def allowance(self, name: str, spender: str) -> int:
+        return self.token(name).functions.allowance(self.rebalancer.address, spender).call()
+
+    def raw(self, symbol: str, whole: int | str | Decimal) -> int:
+        return int(Decimal(whole) * 10 ** self.assets[symbol].decimals)
+
+    def fair_out(self, token_in: str, token_out: str, amount_in: int) -> int:
+        """`amount_in` raw units of token_in, in raw units of token_out, at oracle prices (down)."""
+        a, b = self.assets[token_in], self.assets[token_out]
+        value = Decimal(amount_in) * a.price / 10**a.decimals
+        return int(value / b.price * 10**b.decimals)
+
+    # -- acting ----------------------------------------------------------------------------
+
+    def mint(self, symbol: str, to: str, raw: int) -> None:
+        self.send(self.assets[symbol].token.functions.mint(to, raw), self.deployer)
+
+    def set_price(self, symbol: str, price: Decimal) -> None:
+        asset = self.assets[symbol]
+        self.send(asset.feed.functions.updateAnswer(int(price * 10**FEED_DECIMALS)), self.deployer)
+        asset.price = price
+
+    def reload_prices(self) -> None:
+        """Read every feed again (after a chain revert)."""
+        for asset in self.assets.values():
+            asset.price = Decimal(asset.feed.functions.latestAnswer().call()) / 10**FEED_DECIMALS
+
+    def warp(self, seconds: int) -> None:
+        self.txs.raw("evm_increaseTime", seconds)
+        self.txs.raw("evm_mine")
+
+    def now(self) -> int:
+        return self.w3.eth.get_block("latest")["timestamp"]
+
+    def send(self, call: Any, sender: str, gas: int = EXECUTE_GAS) -> dict:
+        """Send as an unlocked account; a revert raises `Reverted` with the contract's reason."""
+        tx = {"from": to_checksum_address(sender), "to": call.address, "data": call._encode_transaction_data(), "gas": hex(gas)}
+        tx_hash = self.txs.raw("eth_sendTransaction", tx)
+        for _ in range(500):
+            try:
+                receipt = self.w3.eth.get_transaction_receipt(tx_hash)
+                break
+            except TransactionNotFound:
+                time.sleep(0.01)
+        else:
+            raise RuntimeError(f"no receipt for {call.fn_name}")
+        if receipt["status"] != 1:
+            raise Reverted(self._reason(tx, receipt["blockNumber"]))
+        return receipt
+
+    def _reason(self, tx: dict, block: int) -> str:
+        try:
+            self.w3.eth.call({k: tx[k] for k in ("from", "to", "data")} | {"gas": tx["gas"]}, block - 1)
+        except ContractLogicError as e:
+            return (e.message or "").removeprefix("execution reverted").removeprefix(": ")
+        return ""
+
+    # -- batches ---------------------------------------------------------------------------
+
+    def swap(
+        self, token_in: str, token_out: str, amount_in: int, amount_out: int | None = None, *,
+        min_out: int | None = None, recipient: str | None = None, router: str | None = None,
+    ) -> Step:
+        """A SWAP through the HostileRouter paying `amount_out` (default: fair at oracle prices;
+        for ALL, `amount_out` must be given). min_out defaults to what is paid."""
+        if amount_out is None:
+            amount_out = self.fair_out(token_in, token_out, amount_in)
+        data = bytes.fromhex(self.router.encode_abi(
+            "swap", args=[self.address(token_in), self.address(token_out), 0 if amount_in == ALL else amount_in,
+                          amount_out, recipient or self.rebalancer.address],
+        )[2:])
+        return Step.swap(
+            router or self.router.address, self.address(token_in), self.address(token_out), amount_in,
+            amount_out if min_out is None else min_out, data, SWAP_AMOUNT_OFFSET,
+        )
+
+    def deposit(self, vault: str, assets: int, min_shares: int = 0) -> Step:
+        return Step.vault_deposit(self.address(vault), self.address(self.vault_asset[vault]), assets, min_shares)
+
+    def redeem(self, vault: str, shares: int, min_assets: int = 0) -> Step:
+        return Step.vault_redeem(self.address(vault), self.address(self.vault_asset[vault]), shares, min_assets)
+
+    def next_batch_id(self) -> int:
+        return self.rebalancer.functions.last_batch_id().call() + 1
+
+    def execute(
+        self, steps: list[Step | tuple], post: list[PostCondition | tuple] = (), *, sender: str | None = None,
+        batch_id: int | None = None, deadline: int = FAR,
+    ) -> dict:
+        """Run a batch as `sender` (default: the keeper). Steps may be raw ABI tuples, to send
+        what the Python checks would refuse."""
+        call = self.rebalancer.functions.execute(
+            self.next_batch_id() if batch_id is None else batch_id, deadline,
+            [s.as_abi() if isinstance(s, Step) else s for s in steps],
+            [p.as_abi() if isinstance(p, PostCondition) else p for p in post],
+        )
+        return self.send(call, sender or self.keeper)
+
+    def execute_batch(self, batch: Batch, sender: str | None = None) -> dict:
+        return self.send(self.rebalancer.functions.execute(*batch.args()), sender or self.keeper)
+
+
+def raw_step(kind: StepKind, target: str, token_in: str, token_out: str, amount_in: int, min_out: int = 0,
+             data: bytes = b"", amount_offset: int = 0) -> tuple:
+    """A step as an ABI tuple, unchecked: for sending what `Step` would refuse."""
+    return (int(kind), target, token_in, token_out, amount_in, min_out, amount_offset, data)
