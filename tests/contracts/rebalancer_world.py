@@ -88,6 +88,7 @@ class World:
                 Decimal(answer) / 10**FEED_DECIMALS,
             )
         self.vaults = {key: self.txs.contract(v.address, self._vault) for key, v in chain.book.vaults.items()}
+        self.aave = getattr(chain.book, "aave", None)  # the shared devnet's Aave market, if any
         self.vault_asset = {key: v.asset for key, v in chain.book.vaults.items()}
         self._deploy_hostile()
         self._deploy_rebalancer()
@@ -137,6 +138,14 @@ class World:
             self.send(self.vaults[key].functions.deposit(raw, self.rebalancer.address), self.deployer)
 
     # -- reading ---------------------------------------------------------------------------
+
+    @property
+    def has_aave(self) -> bool:
+        return self.aave is not None
+
+    def a_token_args(self, symbol: str = "USDC") -> tuple[str, str]:
+        """(aToken, pool) of `symbol` in the Aave market."""
+        return self.aave.a_tokens[symbol], self.aave.pool
 
     def address(self, name: str) -> str:
         """A token symbol or vault key -> its address."""
