@@ -79,9 +79,11 @@ def deploy(
     max_loss_bps: int = DEVNET_MAX_LOSS_BPS,
     sequencer_feed: str = _EMPTY,
     sequencer_grace_period: int = 0,
+    build: Any = None,
 ):
-    """Deploy an unconfigured rebalancer; returns the web3 contract."""
-    art = artifact()
+    """Deploy an unconfigured rebalancer; returns the web3 contract. `build` overrides the
+    compiled artifact (tests deploy deliberately broken variants with it)."""
+    art = build or artifact()
     factory = w3.eth.contract(abi=art.abi, bytecode=art.bytecode)
     tx_hash = factory.constructor(
         to_checksum_address(owner), max_loss_bps, to_checksum_address(sequencer_feed), sequencer_grace_period

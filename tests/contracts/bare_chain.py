@@ -162,7 +162,7 @@ def start(log_dir: Path) -> BareChain:
             if process.poll() is not None:
                 raise RuntimeError(f"anvil exited: see {log_dir / 'anvil.log'}") from None
             time.sleep(0.02)
-    w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 60}))
+    w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 60}, cache_allowed_requests=True))
     accounts = dict(zip(ROLES, w3.eth.accounts, strict=True))
     chain = BareChain(w3, Txs(w3, accounts["deployer"]), accounts, Book(accounts), process)
     try:

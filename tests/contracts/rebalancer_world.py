@@ -17,8 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from eth_utils import to_checksum_address
-from web3.exceptions import ContractLogicError, TransactionNotFound
+from eth_abi import decode
 
 from keeper.chain.rebalancer import ALL, Batch, PostCondition, Step, StepKind
 from keeper.devnet import rebalancer as devnet_rebalancer
@@ -66,7 +65,8 @@ class Asset:
 
 
 class World:
-    def __init__(self, chain: Any):
+    def __init__(self, chain: Any, rebalancer_build: Any = None):
+        self._rebalancer_build = rebalancer_build
         self.chain = chain
         self.w3 = chain.w3
         self.txs = chain.txs
@@ -115,7 +115,7 @@ class World:
 
     def _deploy_rebalancer(self) -> None:
         self.rebalancer = devnet_rebalancer.deploy(
-            self.w3, owner=self.owner, deployer=self.deployer, max_loss_bps=MAX_LOSS_BPS
+            self.w3, owner=self.owner, deployer=self.deployer, max_loss_bps=MAX_LOSS_BPS, build=self._rebalancer_build
         )
         config = devnet_rebalancer.RebalancerConfig(
             feeds={a.token.address: a.feed.address for a in self.assets.values()},
@@ -196,26 +196,38 @@ class World:
         return self.w3.eth.get_block("latest")["timestamp"]
 
     def send(self, call: Any, sender: str, gas: int = EXECUTE_GAS) -> dict:
-        """Send as an unlocked account; a revert raises `Reverted` with the contract's reason."""
-        tx = {"from": to_checksum_address(sender), "to": call.address, "data": call._encode_transaction_data(), "gas": hex(gas)}
+        """Send as an unlocked account; a revert raises `Reverted` with the contract's reason.
+        Returns the receipt as web3 formats it."""
+        raw = self.send_raw(call.address, call._encode_transaction_data(), sender, gas)
+        return self.w3.eth.get_transaction_receipt(raw["transactionHash"])
+
+    def send_raw(self, to: str, data: str, sender: str, gas: int = EXECUTE_GAS) -> dict:
+        """`send` for calldata encoded elsewhere (hex); the receipt is a plain JSON-RPC dict."""
+        tx = {"from": sender, "to": to, "data": data, "gas": hex(gas)}
         tx_hash = self.txs.raw("eth_sendTransaction", tx)
         for _ in range(500):
-            try:
-                receipt = self.w3.eth.get_transaction_receipt(tx_hash)
+            receipt = self.txs.raw("eth_getTransactionReceipt", tx_hash)
+            if receipt is not None:
                 break
-            except TransactionNotFound:
-                time.sleep(0.01)
+            time.sleep(0.005)
         else:
-            raise RuntimeError(f"no receipt for {call.fn_name}")
-        if receipt["status"] != 1:
-            raise Reverted(self._reason(tx, receipt["blockNumber"]))
+            raise RuntimeError(f"no receipt for {tx_hash}")
+        if int(receipt["status"], 16) != 1:
+            raise Reverted(self._reason(tx, int(receipt["blockNumber"], 16)))
         return receipt
 
     def _reason(self, tx: dict, block: int) -> str:
-        try:
-            self.w3.eth.call({k: tx[k] for k in ("from", "to", "data")} | {"gas": tx["gas"]}, block - 1)
-        except ContractLogicError as e:
-            return (e.message or "").removeprefix("execution reverted").removeprefix(": ")
+        """Replay a reverted transaction on the state before it, for its revert string."""
+        reply = self.w3.provider.make_request("eth_call", [tx, hex(block - 1)])
+        error = reply.get("error")
+        if not error:
+            return ""
+        data = error.get("data")
+        if isinstance(data, dict):
+            data = data.get("data")
+        if isinstance(data, str) and data.startswith("0x08c379a0"):
+            (reason,) = decode(["string"], bytes.fromhex(data[10:]))
+            return reason
         return ""
 
     # -- batches ---------------------------------------------------------------------------

@@ -1,0 +1,50 @@
+"""Fixtures for the stateful tests: the rebalancer world on one chain per session.
+
+Hypothesis profiles: `default` (make test) runs 100 examples of 30 steps; KEEPER_FUZZ_PROFILE=release
+(make fuzz) runs 1,000 of 50. The world and chain come from tests/contracts (temporarily its bare
+anvil, until the shared devnet fixture replaces it).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "contracts"))
+
+import bare_chain  # noqa: E402
+from rebalancer_world import World  # noqa: E402
+
+PROFILES = {"default": (100, 30), "release": (1_000, 50)}
+
+
+def fuzz_settings(**overrides) -> settings:
+    """The machine's settings for the KEEPER_FUZZ_PROFILE profile (default: `default`)."""
+    name = os.environ.get("KEEPER_FUZZ_PROFILE", "default")
+    if name not in PROFILES:
+        raise pytest.UsageError(f"KEEPER_FUZZ_PROFILE={name!r}: use one of {', '.join(PROFILES)}")
+    examples, steps = PROFILES[name]
+    base = dict(
+        max_examples=examples, stateful_step_count=steps, deadline=None, database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large],
+    )
+    return settings(**(base | overrides))
+
+
+@pytest.fixture(scope="session")
+def chain(tmp_path_factory):
+    try:
+        net = bare_chain.start(tmp_path_factory.mktemp("anvil"))
+    except FileNotFoundError as e:
+        pytest.skip(f"{e}")
+    yield net
+    net.stop()
+
+
+@pytest.fixture(scope="session")
+def world(chain):
+    return World(chain)

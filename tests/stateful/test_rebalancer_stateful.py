@@ -1,0 +1,13 @@
+"""The rebalancer against random batches and random callers, checked against a shadow ledger
+after every step (see rebalancer_machine for the rules and the six invariants)."""
+
+from __future__ import annotations
+
+from hypothesis.stateful import run_state_machine_as_test
+
+from conftest import fuzz_settings
+from rebalancer_machine import machine_for
+
+
+def test_rebalancer__random_batches_and_callers__invariants_hold(world):
+    run_state_machine_as_test(machine_for(world), settings=fuzz_settings())
