@@ -8,7 +8,7 @@ router and asset allowlists, the loss bound, withdrawals), each from a random ca
 
 After every step one invariant method checks, in this order, so a broken contract is named by
 the first property it breaks:
-  1. ids:         no batch id ran twice (from the BatchExecuted events);
+  1. ids:         executed batch ids strictly increase, so none ran twice (BatchExecuted events);
   2. loss:        no executed batch lost more than the bound (from observed balances and feeds);
   3. owner-only:  nothing reached anyone but the owner, and the owner got exactly what was withdrawn;
   4. allowances:  the contract leaves no allowance to any router or vault;
@@ -77,6 +77,9 @@ class RebalancerMachine(RuleBasedStateMachine):
     """Bind `world` with `machine_for(world)`; each example starts from a chain snapshot."""
 
     world = None
+    # The outcome check (6) compares with the model's prediction, not with a safety property;
+    # the broken-variant test turns it off so each safety invariant is seen to bite on its own.
+    check_outcomes = True
 
     def __init__(self):
         super().__init__()
@@ -352,7 +355,8 @@ class RebalancerMachine(RuleBasedStateMachine):
         seen = self._observe()
         held = seen.held
 
-        assert len(set(self.executed_ids)) == len(self.executed_ids), f"invariant ids: a batch id ran twice: {self.executed_ids}"
+        ids = self.executed_ids
+        assert all(a < b for a, b in zip(ids, ids[1:])), f"invariant ids: batch ids ran out of order or twice: {ids}"
 
         for vb, va, sold, bps in self.batches:
             assert va >= vb or (vb - va) * BPS <= sold * bps, (
@@ -374,7 +378,8 @@ class RebalancerMachine(RuleBasedStateMachine):
             f"invariant ledger: configuration {seen.config} differs from the model's"
         )
 
-        assert not self.mismatches, f"invariant outcomes: {self.mismatches}"
+        if self.check_outcomes:
+            assert not self.mismatches, f"invariant outcomes: {self.mismatches}"
 
 
 @dataclass
@@ -385,5 +390,5 @@ class Observation:
     config: tuple[bool, int, int]  # paused, last_batch_id, max_loss_bps
 
 
-def machine_for(world) -> type[RebalancerMachine]:
-    return type("RebalancerMachineBound", (RebalancerMachine,), {"world": world})
+def machine_for(world, *, check_outcomes: bool = True) -> type[RebalancerMachine]:
+    return type("RebalancerMachineBound", (RebalancerMachine,), {"world": world, "check_outcomes": check_outcomes})
