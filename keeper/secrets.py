@@ -22,7 +22,7 @@ REDACTED = "<redacted>"
 # only values registered as secrets are scrubbed exactly, and bare 64-hex words that follow a
 # key-like name are scrubbed by pattern.
 _KEY_LIKE = re.compile(
-    r"(?i)((?:private[_-]?key|secret|password|passphrase|api[_-]?key)\W{0,3})([^\s,;'\"}&]+)"
+    r"(?i)((?:private[_-]?key|secret|password|passphrase|api[_-]?key)[^\w<]{0,3}+)(?!<redacted>)([^\s,;'\"}&<]+)"
 )
 
 _lock = threading.Lock()

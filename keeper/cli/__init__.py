@@ -33,3 +33,16 @@ def main(verbose: int) -> None:
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     install_log_filter()
+
+
+def _register_commands(group: click.Group) -> None:
+    """Attach each command group module to the top-level `keeper` group."""
+    from keeper.cli import demo, devnet
+    from keeper.cli.tax import tax
+
+    group.add_command(devnet.devnet)
+    group.add_command(demo.demo)
+    group.add_command(tax)
+
+
+_register_commands(main)

@@ -94,7 +94,8 @@ def vyper_artifact(path: Path | str) -> Artifact:
         from vyper.cli.vyper_compile import compile_files
     except ImportError as e:  # the keeper's runtime does not need the compiler
         raise ConfigError("the Vyper compiler is not installed: run `make install` (dev dependencies)") from e
-    out = compile_files([str(path)], ("abi", "bytecode"), paths=[str(CONTRACTS_DIR)], include_sys_path=True)
+    search = [str(CONTRACTS_DIR)] if CONTRACTS_DIR.is_dir() else []
+    out = compile_files([str(path)], ("abi", "bytecode"), paths=search, include_sys_path=True)
     result = next(iter(out.values()))
     artifact = Artifact(path.stem, result["abi"], _hex(result["bytecode"]))
     cached.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,1 @@
+"""Execution: signing and submitting transactions."""

@@ -1,0 +1,1 @@
+"""Quote sources (I/O) and the pure choice among quotes."""

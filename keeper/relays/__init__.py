@@ -1,0 +1,1 @@
+"""Relays: one client per submission mode, over httpx."""
