@@ -1,38 +1,39 @@
-"""Fixtures for the contract tests: one chain per session, rewound around every test.
+"""Fixtures for the contract tests: a rebalancer world on a devnet of their own, rewound per test.
 
-`world_session` deploys the rebalancer world once; `world` gives each test the same starting
-state (`evm_snapshot` before, `evm_revert` after). The chain is the temporary bare anvil of
-`bare_chain.py` until the shared devnet fixture replaces it.
+The world (hostile contracts, a funded rebalancer) is deployed once per session on a separate
+devnet process, so nothing it does leaks into the shared `devnet` other test folders use; each
+test starts from the same state (`evm_snapshot` before, `evm_revert` after).
 """
 
 from __future__ import annotations
 
 import pytest
 
-import bare_chain
+from keeper.devnet.devnet import Devnet
+from keeper.errors import ConfigError
 from rebalancer_world import World
 
 
 @pytest.fixture(scope="session")
-def chain(tmp_path_factory):
+def net():
     try:
-        net = bare_chain.start(tmp_path_factory.mktemp("anvil"))
-    except FileNotFoundError as e:
-        pytest.skip(f"{e}")
-    yield net
-    net.stop()
+        with Devnet.start() as devnet:
+            yield devnet
+    except ConfigError as e:
+        pytest.skip(e.one_line())
 
 
 @pytest.fixture(scope="session")
-def world_session(chain):
-    return World(chain)
+def world_session(net):
+    return World(net)
 
 
 @pytest.fixture
-def world(world_session, chain):
-    snapshot = chain.snapshot()
+def world(world_session, net):
+    snapshot = net.snapshot()
     yield world_session
-    chain.revert(snapshot)
+    net.rpc("evm_setAutomine", True)
+    net.revert(snapshot)
     world_session.reload_prices()
 
 

@@ -1,11 +1,13 @@
-"""The rebalancer's test world: the contract, deployed and configured, among honest and hostile parts.
+"""The rebalancer's test world: the contract on the devnet among honest and hostile parts.
 
-Given a chain (`w3`, `txs`, `accounts`, `book.tokens` with feeds, `book.vaults`), `World` deploys
-the test-only contracts of `hostile/` (a router that is honest until told otherwise, quirky tokens,
-a lying vault), gives each quirky token a $1 feed, deploys the BatchRebalancer through
-`keeper.devnet.rebalancer` and funds it. Its helpers build steps, send batches as any account and
-turn reverts into `Reverted(reason)`. Prices are the feeds' prices; the router pays whatever its
-calldata says, so a test plays the market exactly.
+Given a devnet (`keeper.devnet.devnet.Devnet`: real Uniswap, ERC-4626 vaults, an Aave V3 market,
+Chainlink-style feeds), `World` deploys the test-only contracts of `hostile/` (a router that is
+honest until told otherwise, quirky tokens, a lying vault), gives each quirky token a $1 feed,
+deploys a BatchRebalancer of its own through `keeper.devnet.rebalancer` (every devnet token,
+vault, the Aave pool and its aTokens, SwapRouter02 and the hostile router allowed) and funds it
+from the devnet's liquidity provider. Helpers build steps, send batches as any account and turn
+reverts into `Reverted(reason)`. The hostile router pays whatever its calldata says, so a test
+plays the market exactly; SwapRouter02 trades against the devnet's real pools.
 """
 
 from __future__ import annotations
@@ -51,6 +53,10 @@ def reverts(reason: str | None = None):
         raise AssertionError(f"did not revert (expected {reason!r})")
 
 
+def aave_pool_artifact():
+    return npm_artifact("@aave/core-v3/artifacts/contracts/protocol/pool/Pool.sol/Pool.json")
+
+
 def hostile(name: str):
     return vyper_artifact(HOSTILE / f"{name}.vy")
 
@@ -65,31 +71,36 @@ class Asset:
 
 
 class World:
-    def __init__(self, chain: Any, rebalancer_build: Any = None):
+    def __init__(self, net: Any, rebalancer_build: Any = None):
         self._rebalancer_build = rebalancer_build
-        self.chain = chain
-        self.w3 = chain.w3
-        self.txs = chain.txs
-        self.accounts = chain.accounts
-        self.owner = chain.accounts["owner"]
-        self.keeper = chain.accounts["keeper"]
-        self.guardian = chain.accounts["guardian"]
-        self.stranger = chain.accounts["stranger"]
-        self.deployer = chain.accounts["deployer"]
+        self.chain = net
+        self.w3 = net.w3
+        self.txs = net.txs
+        book = net.book
+        self.book = book
+        self.accounts = book.accounts
+        self.owner = book.accounts["owner"]
+        self.keeper = book.accounts["keeper"]
+        self.guardian = book.accounts["guardian"]
+        self.stranger = book.accounts["stranger"]
+        self.deployer = book.accounts["deployer"]
+        self.lp = book.accounts["lp"]
         self._erc20 = npm_artifact("@aave/core-v3/artifacts/contracts/mocks/tokens/MintableERC20.sol/MintableERC20.json")
         self._feed = npm_artifact("@chainlink/contracts/abi/v0.7/MockV3Aggregator.json")
         self._vault = vyper_artifact(Path(__import__("snekmate").__path__[0]) / "extensions" / "erc4626.vy")
         self.assets: dict[str, Asset] = {}
-        for symbol, entry in chain.book.tokens.items():
+        for symbol, entry in book.tokens.items():
             feed = self.txs.contract(entry.feed, self._feed)
-            answer = feed.functions.latestAnswer().call()
             self.assets[symbol] = Asset(
                 symbol, self.txs.contract(entry.address, self._erc20), entry.decimals, feed,
-                Decimal(answer) / 10**FEED_DECIMALS,
+                Decimal(feed.functions.latestAnswer().call()) / 10**FEED_DECIMALS,
             )
-        self.vaults = {key: self.txs.contract(v.address, self._vault) for key, v in chain.book.vaults.items()}
-        self.aave = getattr(chain.book, "aave", None)  # the shared devnet's Aave market, if any
-        self.vault_asset = {key: v.asset for key, v in chain.book.vaults.items()}
+        self.vaults = {key: self.txs.contract(v.address, self._vault) for key, v in book.vaults.items()}
+        self.vault_asset = {key: v.asset for key, v in book.vaults.items()}
+        self.aave = book.aave
+        self.a_tokens = {symbol: self.txs.contract(a, self._erc20) for symbol, a in book.aave.a_tokens.items()}
+        self.swap_router02 = book.uniswap_v3["swap_router02"]
+        self.minted: set[str] = set()  # symbols this world deployed (and may mint)
         self._deploy_hostile()
         self._deploy_rebalancer()
         self._fund()
@@ -103,12 +114,13 @@ class World:
         specs = {
             "FEE": (quirky, ("FEE", 6, 100, False)),  # 1% fee on every transfer
             "RACE": (quirky, ("RACE", 18, 0, True)),  # approve only from zero
-            "USDT": (hostile("NoReturnToken"), ("USDT", 6)),  # no return values, approve only from zero
+            "NORET": (hostile("NoReturnToken"), ("NORET", 6)),  # USDT-style: no return values, approve from zero
         }
         for symbol, (artifact, args) in specs.items():
             token = txs.deploy(artifact, *args)
             feed = txs.deploy(self._feed, FEED_DECIMALS, 10**FEED_DECIMALS)
             self.assets[symbol] = Asset(symbol, token, args[1], feed, Decimal(1))
+            self.minted.add(symbol)
         self.lying_vault = txs.deploy(hostile("LyingVault"), self.address("USDC"), 6)
         self.vaults["LIAR"] = self.lying_vault
         self.vault_asset["LIAR"] = "USDC"
@@ -120,43 +132,46 @@ class World:
         config = devnet_rebalancer.RebalancerConfig(
             feeds={a.token.address: a.feed.address for a in self.assets.values()},
             vaults=[v.address for v in self.vaults.values()],
-            routers={self.router.address: self.router.address},
+            aave_pools=[self.aave.pool],
+            a_tokens={a: self.aave.pool for a in self.aave.a_tokens.values()},
+            routers={self.router.address: self.router.address, self.swap_router02: self.swap_router02},
             max_loss_bps=MAX_LOSS_BPS,
         )
         devnet_rebalancer.configure(self.w3, self.rebalancer, self.owner, config, keeper=self.keeper, guardian=self.guardian)
 
     def _fund(self) -> None:
-        holdings = {"USDC": 1_000_000, "DAI": 1_000_000, "WBTC": 10, "WETH": 300, "FEE": 100_000, "RACE": 100_000, "USDT": 100_000}
+        holdings = {"USDC": 1_000_000, "DAI": 1_000_000, "WBTC": 10, "WETH": 300, "FEE": 100_000, "RACE": 100_000, "NORET": 100_000}
         for symbol, whole in holdings.items():
-            self.mint(symbol, self.rebalancer.address, whole * 10 ** self.assets[symbol].decimals)
-            self.mint(symbol, self.router.address, 1_000 * whole * 10 ** self.assets[symbol].decimals)
-        for key, whole in (("vUSDC_A", 200_000), ("vDAI", 100_000), ("LIAR", 50_000)):
+            self.give(symbol, self.rebalancer.address, self.raw(symbol, whole))
+            self.give(symbol, self.router.address, self.raw(symbol, 100 * whole))
+        for key, whole in (("vault_usdc_a", 200_000), ("vault_dai", 100_000), ("LIAR", 50_000)):
             symbol = self.vault_asset[key]
-            raw = whole * 10 ** self.assets[symbol].decimals
-            self.mint(symbol, self.deployer, raw)
-            self.send(self.assets[symbol].token.functions.approve(self.vaults[key].address, raw), self.deployer)
-            self.send(self.vaults[key].functions.deposit(raw, self.rebalancer.address), self.deployer)
+            raw = self.raw(symbol, whole)
+            self.send(self.assets[symbol].token.functions.approve(self.vaults[key].address, raw), self.lp)
+            self.send(self.vaults[key].functions.deposit(raw, self.rebalancer.address), self.lp)
+        pool = self.txs.contract(self.aave.pool, aave_pool_artifact())
+        raw = self.raw("USDC", 100_000)
+        self.send(self.assets["USDC"].token.functions.approve(self.aave.pool, raw), self.lp)
+        self.send(pool.functions.supply(self.address("USDC"), raw, self.rebalancer.address, 0), self.lp)
 
     # -- reading ---------------------------------------------------------------------------
 
-    @property
-    def has_aave(self) -> bool:
-        return self.aave is not None
+    has_aave = True
 
     def a_token_args(self, symbol: str = "USDC") -> tuple[str, str]:
         """(aToken, pool) of `symbol` in the Aave market."""
         return self.aave.a_tokens[symbol], self.aave.pool
 
     def address(self, name: str) -> str:
-        """A token symbol or vault key -> its address."""
-        if name in self.assets:
-            return self.assets[name].token.address
-        return self.vaults[name].address
+        """A token symbol, vault key or "a<SYMBOL>" (an aToken) -> its address."""
+        return self.token(name).address
 
     def token(self, name: str):
         if name in self.assets:
             return self.assets[name].token
-        return self.vaults[name]
+        if name in self.vaults:
+            return self.vaults[name]
+        return self.a_tokens[name.removeprefix("a")]
 
     def balance(self, name: str, holder: str | None = None) -> int:
         return self.token(name).functions.balanceOf(holder or self.rebalancer.address).call()
@@ -175,8 +190,14 @@ class World:
 
     # -- acting ----------------------------------------------------------------------------
 
-    def mint(self, symbol: str, to: str, raw: int) -> None:
-        self.send(self.assets[symbol].token.functions.mint(to, raw), self.deployer)
+    def give(self, symbol: str, to: str, raw: int) -> None:
+        """`raw` units of `symbol` to `to`: minted for this world's own tokens, else from the
+        devnet's liquidity provider."""
+        token = self.assets[symbol].token.functions
+        if symbol in self.minted:
+            self.send(token.mint(to, raw), self.deployer)
+        else:
+            self.send(token.transfer(to, raw), self.lp)
 
     def set_price(self, symbol: str, price: Decimal) -> None:
         asset = self.assets[symbol]

@@ -32,7 +32,7 @@ MATRIX = {
     "set_router": (lambda w: w.rebalancer.functions.set_router(NEW, NEW), {"owner"}, NOT_OWNER, None),
     "set_asset": (lambda w: w.rebalancer.functions.set_asset(w.address("DAI"), w.assets["DAI"].feed.address, 3_600),
                   {"owner"}, NOT_OWNER, None),
-    "set_vault": (lambda w: w.rebalancer.functions.set_vault(w.address("vDAI")), {"owner"}, NOT_OWNER, None),
+    "set_vault": (lambda w: w.rebalancer.functions.set_vault(w.address("vault_dai")), {"owner"}, NOT_OWNER, None),
     "set_aave_pool": (lambda w: w.rebalancer.functions.set_aave_pool(NEW, True), {"owner"}, NOT_OWNER, None),
     "set_a_token": (lambda w: w.rebalancer.functions.set_a_token(*w.a_token_args()), {"owner"}, NOT_OWNER, None),
     "remove_asset": (lambda w: w.rebalancer.functions.remove_asset(w.address("FEE")), {"owner"}, NOT_OWNER, None),
@@ -53,7 +53,7 @@ def _state(w) -> tuple:
     return (
         f.owner().call(), f.pending_owner().call(), f.paused().call(), f.max_loss_bps().call(), f.last_batch_id().call(),
         f.roles(NEW).call(), f.routers(NEW).call(), f.aave_pools(NEW).call(),
-        tuple(f.asset_config(w.address(s)).call() for s in ("DAI", "FEE")), f.asset_config(w.address("vDAI")).call(),
+        tuple(f.asset_config(w.address(s)).call() for s in ("DAI", "FEE")), f.asset_config(w.address("vault_dai")).call(),
         tuple(w.balance(s) for s in ("USDC", "DAI")),
     )
 
@@ -97,8 +97,8 @@ def test_funds__owner_withdraws__only_to_the_owner(world, function):
 
 def test_funds__no_return_token__withdrawn(world):
     w = world
-    w.send(w.rebalancer.functions.withdraw(w.address("USDT"), 7), w.owner)
-    assert w.balance("USDT", w.owner) == 7
+    w.send(w.rebalancer.functions.withdraw(w.address("NORET"), 7), w.owner)
+    assert w.balance("NORET", w.owner) == 7
 
 
 def test_ownership__two_steps__new_owner_takes_over_and_old_owner_is_refused(world):

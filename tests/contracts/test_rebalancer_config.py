@@ -25,7 +25,7 @@ def test_asset_config__plain_vault__unpacked(world):
     w = world
     kind, link, staleness, feed_decimals, decimals = w.rebalancer.functions.asset_config(w.address("WBTC")).call()
     assert (kind, link, staleness, feed_decimals, decimals) == (AssetKind.PLAIN, w.assets["WBTC"].feed.address, 86_400, 8, 8)
-    kind, link, *_ = w.rebalancer.functions.asset_config(w.address("vDAI")).call()
+    kind, link, *_ = w.rebalancer.functions.asset_config(w.address("vault_dai")).call()
     assert (kind, link) == (AssetKind.VAULT, w.address("DAI"))
 
 
@@ -33,14 +33,14 @@ def test_set_vault__underlying_not_plain__refused(world):
     w = world
     w.send(w.rebalancer.functions.remove_asset(w.address("DAI")), w.owner)
     with reverts("rebalancer: underlying is not a plain asset"):
-        w.send(w.rebalancer.functions.set_vault(w.address("vDAI")), w.owner)
+        w.send(w.rebalancer.functions.set_vault(w.address("vault_dai")), w.owner)
 
 
 def test_remove_asset__underlying_removed__vault_batches_revert(world):
     w = world
     w.send(w.rebalancer.functions.remove_asset(w.address("DAI")), w.owner)
     with reverts("rebalancer: asset not allowed"):
-        w.execute([w.redeem("vDAI", 10**18)])
+        w.execute([w.redeem("vault_dai", 10**18)])
 
 
 @pytest.mark.parametrize("staleness", [0, 2**32])
@@ -78,7 +78,7 @@ def test_set_router__empty_spender__removes_it(world):
 def test_set_a_token__pool_not_allowed__refused(world):
     w = world
     with reverts("rebalancer: Aave pool not allowed"):
-        w.send(w.rebalancer.functions.set_a_token(w.address("vDAI"), A), w.owner)
+        w.send(w.rebalancer.functions.set_a_token(w.address("vault_dai"), A), w.owner)
 
 
 def test_set_aave_pool__asset__refused(world):

@@ -111,21 +111,21 @@ def test_calldata__transfer_from_of_another_token__refused_by_the_token(world):
 
 def test_calldata__vault_redeem_for_the_contract__refused_by_the_vault(world):
     w = world
-    steal = calldata(w.vaults["vUSDC_A"], "redeem", 1, w.stranger, w.rebalancer.address)
-    data = calldata(w.router, "forward", w.address("vUSDC_A"), steal)
+    steal = calldata(w.vaults["vault_usdc_a"], "redeem", 1, w.stranger, w.rebalancer.address)
+    data = calldata(w.router, "forward", w.address("vault_usdc_a"), steal)
     with reverts():
         w.execute([Step.swap(w.router.address, w.address("USDC"), w.address("DAI"), w.raw("USDC", 1_000), 0, data)])
 
 
 def test_calldata__token_or_vault_as_router__refused(world):
     w = world
-    for target in ("USDC", "vUSDC_A"):
+    for target in ("USDC", "vault_usdc_a"):
         transfer = calldata(w.assets["USDC"].token, "transfer", w.stranger, 1)
         with reverts("rebalancer: router not allowed"):
             w.execute([Step.swap(w.address(target), w.address("USDC"), w.address("DAI"), 1, 0, transfer)])
 
 
-@pytest.mark.parametrize("target", ["USDC", "vDAI"])
+@pytest.mark.parametrize("target", ["USDC", "vault_dai"])
 def test_config__asset_as_router__refused(world, target):
     w = world
     with reverts("rebalancer: router is an asset"):
@@ -170,12 +170,12 @@ def test_fee_token__sold__spent_is_the_amount(world):
 
 def test_no_return_token__swapped_both_ways__works_and_allowance_zero(world):
     w = world
-    w.execute([w.swap("USDT", "USDC", w.raw("USDT", 1_000)), w.swap("USDC", "USDT", w.raw("USDC", 500))])
-    assert w.balance("USDT") == w.raw("USDT", 99_500)
+    w.execute([w.swap("NORET", "USDC", w.raw("NORET", 1_000)), w.swap("USDC", "NORET", w.raw("USDC", 500))])
+    assert w.balance("NORET") == w.raw("NORET", 99_500)
     assert no_allowance_left(w)
 
 
-@pytest.mark.parametrize("symbol", ["USDT", "RACE"])
+@pytest.mark.parametrize("symbol", ["NORET", "RACE"])
 def test_race_protected_token__partial_pulls_twice__revoked_between_steps(world, symbol):
     # The router pulls half of what was approved; the rest must be revoked, or the second
     # approve of a race-protected token would revert.
@@ -253,12 +253,12 @@ def test_feed__stale_underlying__vault_share_value_reverts(world):
     now = w.now()
     w.send(w.assets["USDC"].feed.functions.updateRoundData(9, 10**8, now - 10**6, now - 10**6), w.deployer)
     with reverts("rebalancer: stale price"):
-        w.execute([w.redeem("vUSDC_A", w.raw("USDC", 1))])
+        w.execute([w.redeem("vault_usdc_a", w.raw("USDC", 1))])
 
 
 def test_price_of__shares__priced_through_the_underlying(world):
     w = world
-    assert w.rebalancer.functions.price_of(w.address("vUSDC_A")).call() == 10**18
+    assert w.rebalancer.functions.price_of(w.address("vault_usdc_a")).call() == 10**18
     assert w.rebalancer.functions.price_of(w.address("WBTC")).call() == 60_000 * 10**18
 
 
@@ -281,7 +281,7 @@ def l2(world):
         routers={w.router.address: w.router.address},
     )
     devnet_rebalancer.configure(w.w3, contract, w.owner, config, keeper=w.keeper, guardian=w.guardian)
-    w.mint("USDC", contract.address, w.raw("USDC", 10_000))
+    w.give("USDC", contract.address, w.raw("USDC", 10_000))
     return contract, sequencer
 
 

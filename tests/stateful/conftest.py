@@ -1,8 +1,7 @@
 """Fixtures for the stateful tests: the rebalancer world on one chain per session.
 
 Hypothesis profiles: `default` (make test) runs 100 examples of 30 steps; KEEPER_FUZZ_PROFILE=release
-(make fuzz) runs 1,000 of 50. The world and chain come from tests/contracts (temporarily its bare
-anvil, until the shared devnet fixture replaces it).
+(make fuzz) runs 1,000 of 50. The world comes from tests/contracts (`rebalancer_world`).
 """
 
 from __future__ import annotations
@@ -16,7 +15,8 @@ from hypothesis import HealthCheck, settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "contracts"))
 
-import bare_chain  # noqa: E402
+from keeper.devnet.devnet import Devnet  # noqa: E402
+from keeper.errors import ConfigError  # noqa: E402
 from rebalancer_world import World  # noqa: E402
 
 PROFILES = {"default": (100, 30), "release": (1_000, 50)}
@@ -36,15 +36,15 @@ def fuzz_settings(**overrides) -> settings:
 
 
 @pytest.fixture(scope="session")
-def chain(tmp_path_factory):
+def net():
+    """A devnet of the stateful tests' own: the machine rewinds it after every example."""
     try:
-        net = bare_chain.start(tmp_path_factory.mktemp("anvil"))
-    except FileNotFoundError as e:
-        pytest.skip(f"{e}")
-    yield net
-    net.stop()
+        with Devnet.start() as devnet:
+            yield devnet
+    except ConfigError as e:
+        pytest.skip(e.one_line())
 
 
 @pytest.fixture(scope="session")
-def world(chain):
-    return World(chain)
+def world(net):
+    return World(net)

@@ -35,8 +35,8 @@ from keeper.devnet.artifacts import vyper_artifact
 from rebalancer_model import ALL, BPS, Market, Model, Outcome, SwapPlan, TokenSpec, VaultPlan
 from rebalancer_world import SWAP_AMOUNT_OFFSET, Reverted, raw_step
 
-PLAIN = ("USDC", "DAI", "WBTC", "WETH", "FEE", "USDT", "RACE")
-VAULTS = ("vUSDC_A", "vUSDC_B", "vDAI")
+PLAIN = ("USDC", "DAI", "WBTC", "WETH", "FEE", "NORET", "RACE")
+VAULTS = ("vault_usdc_a", "vault_usdc_b", "vault_dai")
 SYMBOLS = PLAIN + VAULTS
 HOLDERS = ("rebalancer", "owner", "keeper", "guardian", "stranger", "router")
 ROLES = st.sampled_from(["keeper"] * 5 + ["owner", "guardian", "stranger"])
@@ -109,6 +109,7 @@ class RebalancerMachine(RuleBasedStateMachine):
             max_loss_bps=start.config[2],
         )
         self.others_start = {h: start.held[h] for h in ("keeper", "guardian", "stranger")}
+        self.first_last_batch_id = start.config[1]
         self.executed_ids: list[int] = []
         self.batches: list[tuple[int, int, int, int]] = []  # observed (before, after, sold, bps)
         self.mismatches: list[str] = []
@@ -355,7 +356,7 @@ class RebalancerMachine(RuleBasedStateMachine):
         seen = self._observe()
         held = seen.held
 
-        ids = self.executed_ids
+        ids = [self.first_last_batch_id, *self.executed_ids]
         assert all(a < b for a, b in zip(ids, ids[1:])), f"invariant ids: batch ids ran out of order or twice: {ids}"
 
         for vb, va, sold, bps in self.batches:

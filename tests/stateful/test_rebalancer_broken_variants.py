@@ -45,13 +45,13 @@ def broken_build(invariant: str, directory):
 
 
 @pytest.mark.parametrize("invariant", sorted(BROKEN))
-def test_invariant__contract_with_the_check_cut__machine_fails_on_it(chain, tmp_path, invariant):
-    snapshot = chain.snapshot()
+def test_invariant__contract_with_the_check_cut__machine_fails_on_it(net, tmp_path, invariant):
+    snapshot = net.snapshot()
     try:
-        world = World(chain, rebalancer_build=broken_build(invariant, tmp_path))
+        world = World(net, rebalancer_build=broken_build(invariant, tmp_path))
         settings = fuzz_settings(max_examples=300, phases=[Phase.generate], print_blob=False)
         with pytest.raises(AssertionError) as failure:
             run_state_machine_as_test(machine_for(world, check_outcomes=False), settings=settings)
     finally:
-        chain.revert(snapshot)
+        net.revert(snapshot)
     assert str(failure.value).startswith(f"invariant {invariant}:"), str(failure.value)
