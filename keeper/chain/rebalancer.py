@@ -143,6 +143,23 @@ class Step:
         )
 
 
+def amount_offset(calldata: bytes, amount_in: int) -> int:
+    """Byte offset of the one 32-byte word in router `calldata` that holds `amount_in`.
+
+    A step whose amount is ALL (or the output of an earlier step) needs it: the contract writes
+    the amount it resolves at run time into that word. Build the calldata with any placeholder
+    amount that appears exactly once (the quote's amount does), and pass the offset found here.
+    """
+    word = amount_in.to_bytes(32, "big")
+    found = [i for i in range(4, len(calldata) - 31) if calldata[i : i + 32] == word and (i - 4) % 32 == 0]
+    if len(found) != 1:
+        raise ConfigError(
+            f"router calldata holds the amount {amount_in} in {len(found)} words: "
+            "build it with a placeholder amount that appears exactly once"
+        )
+    return found[0]
+
+
 @dataclass(frozen=True)
 class PostCondition:
     """After every step: the contract holds at least `min_balance` raw units of `token`."""

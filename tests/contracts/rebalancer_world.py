@@ -270,6 +270,40 @@ class World:
             amount_out if min_out is None else min_out, data, SWAP_AMOUNT_OFFSET,
         )
 
+    def uniswap(self, route: list, amount_in: int, *, min_out: int | None = None, slippage_bps: int = 30,
+                placeholder: int | None = None) -> Step:
+        """A SWAP through the devnet's SwapRouter02 along `route` = [symbol, fee, symbol, ...]
+        (one fee: exactInputSingle; more: exactInput). min_out defaults to QuoterV2's quote less
+        `slippage_bps`. For ALL, pass `placeholder`: the amount to quote and encode, which the
+        contract overwrites with what it holds at run time."""
+        from keeper.chain.rebalancer import amount_offset
+        from keeper.devnet.recipe import artifact
+
+        encoded_amount = placeholder if amount_in == ALL else amount_in
+        tokens, fees = [self.address(s) for s in route[::2]], route[1::2]
+        quoter = self.txs.contract(self.book.uniswap_v3["quoter_v2"], artifact("quoter_v2"))
+        router = self.txs.contract(self.swap_router02, artifact("swap_router02"))
+        if len(fees) == 1:
+            quote = quoter.functions.quoteExactInputSingle((tokens[0], tokens[1], encoded_amount, fees[0], 0)).call()[0]
+            params = (tokens[0], tokens[1], fees[0], self.rebalancer.address, encoded_amount, 0, 0)
+            data = bytes.fromhex(router.encode_abi("exactInputSingle", args=[params])[2:])
+        else:
+            path = bytes.fromhex(tokens[0][2:])
+            for fee, token in zip(fees, tokens[1:], strict=True):
+                path += fee.to_bytes(3, "big") + bytes.fromhex(token[2:])
+            quote = quoter.functions.quoteExactInput(path, encoded_amount).call()[0]
+            data = bytes.fromhex(router.encode_abi("exactInput", args=[(path, self.rebalancer.address, encoded_amount, 0)])[2:])
+        if min_out is None:
+            min_out = quote * (10_000 - slippage_bps) // 10_000
+        return Step.swap(self.swap_router02, tokens[0], tokens[-1], amount_in, min_out, data,
+                         amount_offset(data, encoded_amount))
+
+    def supply(self, symbol: str, amount: int, min_out: int = 0) -> Step:
+        return Step.aave_supply(self.aave.pool, self.address(symbol), self.address("a" + symbol), amount, min_out)
+
+    def withdraw_aave(self, symbol: str, amount: int, min_out: int = 0) -> Step:
+        return Step.aave_withdraw(self.aave.pool, self.address("a" + symbol), self.address(symbol), amount, min_out)
+
     def deposit(self, vault: str, assets: int, min_shares: int = 0) -> Step:
         return Step.vault_deposit(self.address(vault), self.address(self.vault_asset[vault]), assets, min_shares)
 
