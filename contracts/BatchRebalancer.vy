@@ -76,6 +76,9 @@ MAX_TOKEN_DECIMALS: constant(uint256) = 36
 # Values are computed exactly as (raw amount scaled to 18 decimals) x (price with 18 decimals),
 # i.e. USD with 36 decimals, and reported in events as USD with 18 decimals.
 VALUE_DECIMALS: constant(uint256) = 18
+# Aave keeps aToken balances in scaled units (balance = scaled x liquidity index, rounded): a
+# withdrawal of `amount` can lower the displayed balance by one raw unit more than `amount`.
+AAVE_ROUNDING: constant(uint256) = 1
 
 # Packed asset configuration, one storage slot per asset (one cold read per touched asset):
 # bits 0-159 link (PLAIN: its feed; VAULT / A_TOKEN: the PLAIN underlying), 160-191 staleness
@@ -87,6 +90,8 @@ _KIND_SHIFT: constant(uint256) = 208
 _ADDRESS_MASK: constant(uint256) = (1 << 160) - 1
 _BYTE_MASK: constant(uint256) = 255
 _STALENESS_MASK: constant(uint256) = (1 << 32) - 1
+_MAX_LOSS_SHIFT: constant(uint256) = 240
+_BATCH_ID_MASK: constant(uint256) = (1 << 240) - 1
 
 
 # An L2's Chainlink sequencer-uptime feed, or empty on L1. A chain fact, so fixed at deploy.
@@ -103,15 +108,16 @@ routers: public(HashMap[address, address])
 aave_pools: public(HashMap[address, bool])
 # aToken -> the Aave pool that issues it.
 a_token_pool: public(HashMap[address, address])
-# The largest loss a batch may take, bps of the value it sold.
-max_loss_bps: public(uint256)
-# Batch ids only grow: an id runs at most once, and an older signed batch can never run later.
-last_batch_id: public(uint256)
+# Both read by every batch, so packed into one slot: the last batch id run (bits 0-239; ids
+# only grow, so an id runs at most once and an older signed batch can never run later) and the
+# largest loss a batch may take, in bps of the value it sold (bits 240-255).
+_limits: uint256
 # Token -> packed configuration (see the _*_SHIFT constants); 0 = not allowed.
 _assets: HashMap[address, uint256]
 
-# Scratch of the running batch (transient: gone at the end of the transaction, wiped anyway
-# before `execute` returns, so two batches in one transaction never share it).
+# Scratch of the running batch, in transient storage: gone when the transaction ends, and a
+# transaction runs at most one batch, so no batch can see another's and nothing is wiped.
+_batch_ran: transient(bool)
 _touched: transient(DynArray[address, MAX_HOLDINGS])
 _tracked: transient(HashMap[address, bool])
 # What the contract held of a token when the batch first touched it, raw units.
@@ -136,7 +142,7 @@ def __init__(owner: address, max_loss_bps: uint256, sequencer_feed: address, seq
     ownable_2step.__init__()
     pausable.__init__()
     ownable_2step._transfer_ownership(owner)
-    self.max_loss_bps = max_loss_bps
+    self._limits = max_loss_bps << _MAX_LOSS_SHIFT
     SEQUENCER_FEED = sequencer_feed
     SEQUENCER_GRACE_PERIOD = sequencer_grace_period
 
@@ -161,21 +167,44 @@ def execute(
     assert IBatchRebalancer.Role.KEEPER in self.roles[msg.sender], "rebalancer: not keeper"
     pausable._require_not_paused()
     assert block.timestamp <= deadline, "rebalancer: expired"
-    assert batch_id > self.last_batch_id, "rebalancer: batch id already used"
+    limits: uint256 = self._limits
+    assert batch_id > limits & _BATCH_ID_MASK, "rebalancer: batch id already used"
+    assert batch_id <= _BATCH_ID_MASK, "rebalancer: batch id above 2**240"
     assert len(steps) != 0, "rebalancer: no steps"
-    self.last_batch_id = batch_id
+    assert not self._batch_ran, "rebalancer: one batch per transaction"
+    self._batch_ran = True
+    self._limits = (limits & ~_BATCH_ID_MASK) | batch_id
     self._check_sequencer()
 
-    index: uint256 = 0
-    for step: IBatchRebalancer.Step in steps:
-        self._run_step(batch_id, index, step)
-        index += 1
+    for index: uint256 in range(len(steps), bound=MAX_STEPS):
+        kind: IBatchRebalancer.StepKind = steps[index].kind
+        amount: uint256 = 0
+        spender: address = empty(address)
+        amount, spender = self._prepare_step(
+            kind, steps[index].target, steps[index].token_in, steps[index].token_out,
+            steps[index].amount_in, steps[index].amount_offset, len(steps[index].data),
+        )
+        if kind == IBatchRebalancer.StepKind.SWAP:
+            # The router is called from here, on the calldata already decoded into this frame:
+            # handing it to an internal function would copy up to 2 KB more per step.
+            offset: uint256 = steps[index].amount_offset
+            if offset == 0:
+                raw_call(steps[index].target, steps[index].data)
+            else:
+                raw_call(steps[index].target, concat(
+                    slice(steps[index].data, 0, offset),
+                    convert(amount, bytes32),
+                    slice(steps[index].data, offset + 32, len(steps[index].data) - offset - 32),
+                ))
+        else:
+            self._act(kind, steps[index].target, steps[index].token_in, steps[index].token_out, amount)
+        self._finish_step(
+            batch_id, index, kind, steps[index].target, steps[index].token_in, steps[index].token_out,
+            amount, steps[index].min_out, spender,
+        )
 
-    for condition: IBatchRebalancer.PostCondition in post_conditions:
-        held: uint256 = staticcall IERC20(condition.token).balanceOf(self)
-        assert held >= condition.min_balance, "rebalancer: post-condition"
-
-    self._settle(batch_id)
+    self._check_post_conditions(post_conditions)
+    self._settle(batch_id, limits >> _MAX_LOSS_SHIFT)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -201,7 +230,7 @@ def set_max_loss_bps(max_loss_bps: uint256):
     """
     self._check_owner()
     assert max_loss_bps <= BPS, "rebalancer: max loss above 10_000 bps"
-    self.max_loss_bps = max_loss_bps
+    self._limits = (self._limits & _BATCH_ID_MASK) | (max_loss_bps << _MAX_LOSS_SHIFT)
     log IBatchRebalancer.MaxLossSet(max_loss_bps=max_loss_bps)
 
 
@@ -354,6 +383,24 @@ def asset_config(token: address) -> IBatchRebalancer.AssetConfig:
 
 @view
 @external
+def last_batch_id() -> uint256:
+    """
+    @notice The highest batch id run so far; the next batch needs a higher one.
+    """
+    return self._limits & _BATCH_ID_MASK
+
+
+@view
+@external
+def max_loss_bps() -> uint256:
+    """
+    @notice The loss bound: bps of the value a batch sells.
+    """
+    return self._limits >> _MAX_LOSS_SHIFT
+
+
+@view
+@external
 def price_of(token: address) -> uint256:
     """
     @notice USD price (18 decimals) of one whole unit of `token`'s PLAIN asset (an underlying's
@@ -374,86 +421,129 @@ def price_of(token: address) -> uint256:
 
 
 @internal
-def _run_step(batch_id: uint256, index: uint256, step: IBatchRebalancer.Step):
+def _prepare_step(
+    kind: IBatchRebalancer.StepKind,
+    target: address,
+    token_in: address,
+    token_out: address,
+    amount_in: uint256,
+    amount_offset: uint256,
+    data_length: uint256,
+) -> (uint256, address):
     """
-    @dev One step: resolve the amount, act, then measure both balances. The "before" balances
-         come from the batch's own last measurement (a warm read reused), which can only
-         understate what arrived since (nothing else holds an allowance), never hide a loss.
+    @dev Check the step against the allowlists, start tracking both assets, resolve the amount
+         (raw units; ALL = what is held now) and approve exactly it to whoever will pull it.
+         Returns (amount, spender), spender empty when nothing is pulled.
     """
-    assert step.token_in != step.token_out, "rebalancer: token in is token out"
-    held_in: uint256 = self._track(step.token_in)
-    held_out: uint256 = self._track(step.token_out)
-    amount: uint256 = step.amount_in
+    assert token_in != token_out, "rebalancer: token in is token out"
+    held_in: uint256 = self._track(token_in)
+    self._track(token_out)
+    amount: uint256 = amount_in
     if amount == ALL:
         amount = held_in
     assert amount != 0, "rebalancer: zero amount"
 
-    if step.kind == IBatchRebalancer.StepKind.SWAP:
-        spender: address = self.routers[step.target]
+    spender: address = empty(address)
+    if kind == IBatchRebalancer.StepKind.SWAP:
+        spender = self.routers[target]
         assert spender != empty(address), "rebalancer: router not allowed"
-        self._approve(step.token_in, spender, amount)
-        if step.amount_offset == 0:
-            raw_call(step.target, step.data)
-        else:
-            raw_call(step.target, self._with_amount(step.data, step.amount_offset, amount))
-        self._revoke(step.token_in, spender)
+        if amount_offset != 0:
+            assert amount_offset >= 4 and amount_offset + 32 <= data_length, "rebalancer: amount offset outside calldata"
     else:
-        assert len(step.data) == 0 and step.amount_offset == 0, "rebalancer: calldata on a non-swap step"
-        if step.kind == IBatchRebalancer.StepKind.VAULT_DEPOSIT:
-            self._check_wrapper(step.token_out, IBatchRebalancer.AssetKind.VAULT, step.token_in)
-            assert step.target == step.token_out, "rebalancer: target is not the vault"
-            self._approve(step.token_in, step.target, amount)
-            extcall IERC4626(step.target).deposit(amount, self)
-            self._revoke(step.token_in, step.target)
-        elif step.kind == IBatchRebalancer.StepKind.VAULT_REDEEM:
-            self._check_wrapper(step.token_in, IBatchRebalancer.AssetKind.VAULT, step.token_out)
-            assert step.target == step.token_in, "rebalancer: target is not the vault"
-            extcall IERC4626(step.target).redeem(amount, self, self)
-        elif step.kind == IBatchRebalancer.StepKind.AAVE_SUPPLY:
-            self._check_wrapper(step.token_out, IBatchRebalancer.AssetKind.A_TOKEN, step.token_in)
-            self._check_pool(step.target, step.token_out)
-            self._approve(step.token_in, step.target, amount)
-            extcall IAavePool(step.target).supply(step.token_in, amount, self, 0)
-            self._revoke(step.token_in, step.target)
-        elif step.kind == IBatchRebalancer.StepKind.AAVE_WITHDRAW:
-            self._check_wrapper(step.token_in, IBatchRebalancer.AssetKind.A_TOKEN, step.token_out)
-            self._check_pool(step.target, step.token_in)
-            extcall IAavePool(step.target).withdraw(step.token_out, amount, self)
+        assert data_length == 0 and amount_offset == 0, "rebalancer: calldata on a non-swap step"
+        if kind == IBatchRebalancer.StepKind.VAULT_DEPOSIT:
+            self._check_wrapper(token_out, IBatchRebalancer.AssetKind.VAULT, token_in)
+            assert target == token_out, "rebalancer: target is not the vault"
+            spender = target
+        elif kind == IBatchRebalancer.StepKind.VAULT_REDEEM:
+            self._check_wrapper(token_in, IBatchRebalancer.AssetKind.VAULT, token_out)
+            assert target == token_in, "rebalancer: target is not the vault"
+        elif kind == IBatchRebalancer.StepKind.AAVE_SUPPLY:
+            self._check_wrapper(token_out, IBatchRebalancer.AssetKind.A_TOKEN, token_in)
+            self._check_pool(target, token_out)
+            spender = target
+        elif kind == IBatchRebalancer.StepKind.AAVE_WITHDRAW:
+            self._check_wrapper(token_in, IBatchRebalancer.AssetKind.A_TOKEN, token_out)
+            self._check_pool(target, token_in)
         else:
             raise "rebalancer: unknown step kind"
+    if spender != empty(address):
+        self._approve(token_in, spender, amount)
+    return amount, spender
 
-    after_in: uint256 = staticcall IERC20(step.token_in).balanceOf(self)
-    after_out: uint256 = staticcall IERC20(step.token_out).balanceOf(self)
+
+@internal
+def _act(kind: IBatchRebalancer.StepKind, target: address, token_in: address, token_out: address, amount: uint256):
+    """
+    @dev The protocol call of a vault or Aave step (checked by `_prepare_step`); the contract
+         is always the receiver and the owner.
+    """
+    if kind == IBatchRebalancer.StepKind.VAULT_DEPOSIT:
+        extcall IERC4626(target).deposit(amount, self)
+    elif kind == IBatchRebalancer.StepKind.VAULT_REDEEM:
+        extcall IERC4626(target).redeem(amount, self, self)
+    elif kind == IBatchRebalancer.StepKind.AAVE_SUPPLY:
+        extcall IAavePool(target).supply(token_in, amount, self, 0)
+    else:
+        extcall IAavePool(target).withdraw(token_out, amount, self)
+
+
+@internal
+def _finish_step(
+    batch_id: uint256,
+    index: uint256,
+    kind: IBatchRebalancer.StepKind,
+    target: address,
+    token_in: address,
+    token_out: address,
+    amount: uint256,
+    min_out: uint256,
+    spender: address,
+):
+    """
+    @dev Revoke what is left of the approval, measure both balances and check them, log the step.
+         The "before" balances are the batch's own last measurement (a warm read reused): nothing
+         else holds an allowance, so they can only understate what arrived since, never hide a loss.
+    """
+    if spender != empty(address):
+        self._revoke(token_in, spender)
+    held_in: uint256 = self._held_now[token_in]
+    held_out: uint256 = self._held_now[token_out]
+    after_in: uint256 = staticcall IERC20(token_in).balanceOf(self)
+    after_out: uint256 = staticcall IERC20(token_out).balanceOf(self)
     spent: uint256 = 0
     if after_in < held_in:
         spent = held_in - after_in
     received: uint256 = 0
     if after_out > held_out:
         received = after_out - held_out
-    assert spent <= amount, "rebalancer: spent more than amount in"
-    assert received >= step.min_out, "rebalancer: min out"
-    self._held_now[step.token_in] = after_in
-    self._held_now[step.token_out] = after_out
+    if kind == IBatchRebalancer.StepKind.AAVE_WITHDRAW:
+        assert spent <= amount + AAVE_ROUNDING, "rebalancer: spent more than amount in"
+    else:
+        assert spent <= amount, "rebalancer: spent more than amount in"
+    assert received >= min_out, "rebalancer: min out"
+    self._held_now[token_in] = after_in
+    self._held_now[token_out] = after_out
     log IBatchRebalancer.StepExecuted(
         batch_id=batch_id,
         index=index,
-        kind=step.kind,
-        target=step.target,
-        token_in=step.token_in,
-        token_out=step.token_out,
+        kind=kind,
+        target=target,
+        token_in=token_in,
+        token_out=token_out,
         spent=spent,
         received=received,
     )
 
 
-@pure
 @internal
-def _with_amount(data: Bytes[MAX_ROUTER_CALLDATA], offset: uint256, amount: uint256) -> Bytes[2 * MAX_ROUTER_CALLDATA + 32]:
+def _check_post_conditions(post_conditions: DynArray[IBatchRebalancer.PostCondition, MAX_POST_CONDITIONS]):
     """
-    @dev `data` with the 32-byte word at `offset` replaced by `amount`.
+    @dev Fresh balance reads, not the batch's ledger: these are the keeper's explicit checks.
     """
-    assert offset >= 4 and offset + 32 <= len(data), "rebalancer: amount offset outside calldata"
-    return concat(slice(data, 0, offset), convert(amount, bytes32), slice(data, offset + 32, len(data) - offset - 32))
+    for condition: IBatchRebalancer.PostCondition in post_conditions:
+        held: uint256 = staticcall IERC20(condition.token).balanceOf(self)
+        assert held >= condition.min_balance, "rebalancer: post-condition"
 
 
 @internal
@@ -509,30 +599,24 @@ def _revoke(token: address, spender: address):
 
 
 @internal
-def _settle(batch_id: uint256):
+def _settle(batch_id: uint256, max_loss_bps: uint256):
     """
     @dev Value every touched asset before and after at this block's prices (each feed read once),
-         enforce the loss bound, log the batch, and wipe the scratch.
+         enforce the loss bound, and log the batch.
     """
     value_before: uint256 = 0
     value_after: uint256 = 0
     value_sold: uint256 = 0
     for token: address in self._touched:
-        before: uint256 = self._value(token, self._held_before[token])
-        after: uint256 = self._value(token, self._held_now[token])
+        before: uint256 = 0
+        after: uint256 = 0
+        before, after = self._values(token, self._held_before[token], self._held_now[token])
         value_before += before
         value_after += after
         if before > after:
             value_sold += before - after
     if value_after < value_before:
-        assert (value_before - value_after) * BPS <= value_sold * self.max_loss_bps, "rebalancer: loss bound"
-
-    for token: address in self._touched:
-        self._tracked[token] = False
-        self._held_before[token] = 0
-        self._held_now[token] = 0
-        self._price_cache[self._plain_of(token)] = 0
-    self._touched = []
+        assert (value_before - value_after) * BPS <= value_sold * max_loss_bps, "rebalancer: loss bound"
 
     unit: uint256 = 10 ** VALUE_DECIMALS
     log IBatchRebalancer.BatchExecuted(
@@ -545,22 +629,24 @@ def _settle(batch_id: uint256):
 
 
 @internal
-def _value(token: address, amount: uint256) -> uint256:
+def _values(token: address, before: uint256, after: uint256) -> (uint256, uint256):
     """
-    @dev USD with 36 decimals of `amount` raw units of `token`: exact for tokens of at most 18
-         decimals. Vault shares count as what `convertToAssets` says they are worth now.
+    @dev USD with 36 decimals of `before` and `after` raw units of `token`: exact for tokens of at
+         most 18 decimals. Vault shares count as what `convertToAssets` says they are worth now.
     """
-    if amount == 0:
-        return 0
+    if before == 0 and after == 0:
+        return 0, 0
     packed: uint256 = self._assets[token]
     kind: IBatchRebalancer.AssetKind = self._kind(packed)
     plain: address = token
-    units: uint256 = amount
     if kind != IBatchRebalancer.AssetKind.PLAIN:
         plain = self._link(packed)
         packed = self._assets[plain]
         if kind == IBatchRebalancer.AssetKind.VAULT:
-            units = staticcall IERC4626(token).convertToAssets(amount)
+            if before != 0:
+                before = staticcall IERC4626(token).convertToAssets(before)
+            if after != 0:
+                after = staticcall IERC4626(token).convertToAssets(after)
     assert self._kind(packed) == IBatchRebalancer.AssetKind.PLAIN, "rebalancer: asset not allowed"
     price: uint256 = self._price_cache[plain]
     if price == 0:
@@ -568,8 +654,10 @@ def _value(token: address, amount: uint256) -> uint256:
         self._price_cache[plain] = price
     decimals: uint256 = (packed >> _DECIMALS_SHIFT) & _BYTE_MASK
     if decimals <= 18:
-        return units * 10 ** (18 - decimals) * price
-    return units // 10 ** (decimals - 18) * price
+        scale: uint256 = 10 ** (18 - decimals) * price
+        return before * scale, after * scale
+    down: uint256 = 10 ** (decimals - 18)
+    return before // down * price, after // down * price
 
 
 @view
@@ -636,15 +724,6 @@ def _check_new_asset(token: address):
 @internal
 def _check_plain(token: address):
     assert self._kind(self._assets[token]) == IBatchRebalancer.AssetKind.PLAIN, "rebalancer: underlying is not a plain asset"
-
-
-@view
-@internal
-def _plain_of(token: address) -> address:
-    packed: uint256 = self._assets[token]
-    if self._kind(packed) == IBatchRebalancer.AssetKind.PLAIN:
-        return token
-    return self._link(packed)
 
 
 @pure
