@@ -18,9 +18,9 @@ from rebalancer_world import World
 
 # invariant -> [(text in BatchRebalancer.vy, its broken replacement)]
 BROKEN = {
-    "ids": [('assert batch_id > self.last_batch_id, "rebalancer: batch id already used"', "pass")],
+    "ids": [('assert batch_id > limits & _BATCH_ID_MASK, "rebalancer: batch id already used"', "pass")],
     "loss": [(
-        'assert (value_before - value_after) * BPS <= value_sold * self.max_loss_bps, "rebalancer: loss bound"', "pass",
+        'assert (value_before - value_after) * BPS <= value_sold * max_loss_bps, "rebalancer: loss bound"', "pass",
     )],
     "owner-only": [
         ("    self._check_owner()\n    self._send_to_owner(token, amount)", "    self._send_to_owner(token, amount)"),
@@ -30,7 +30,7 @@ BROKEN = {
         "if staticcall IERC20(token).allowance(self, spender) != 0:",
         "if staticcall IERC20(token).allowance(self, spender) == max_value(uint256):",
     )],
-    "ledger": [('assert received >= step.min_out, "rebalancer: min out"', "pass")],
+    "ledger": [('assert received >= min_out, "rebalancer: min out"', "pass")],
 }
 
 
