@@ -22,6 +22,7 @@ from typing import Any
 from eth_abi import decode
 
 from keeper.chain.rebalancer import ALL, Batch, PostCondition, Step, StepKind
+from keeper.chain.rebalancer_setup import AssetSetup
 from keeper.devnet import rebalancer as devnet_rebalancer
 from keeper.devnet.artifacts import npm_artifact, vyper_artifact
 
@@ -126,18 +127,19 @@ class World:
         self.vault_asset["LIAR"] = "USDC"
 
     def _deploy_rebalancer(self) -> None:
+        setup = devnet_rebalancer.setup_from_book(self.book, keeper=self.keeper, guardian=self.guardian,
+                                                  max_loss_bps=MAX_LOSS_BPS)
+        extra = {s: {"token": self.address(s), "feed": self.assets[s].feed.address, "staleness": 86_400}
+                 for s in self.minted}
+        self.setup = setup.model_copy(update={
+            "assets": setup.assets | {s: AssetSetup(**v) for s, v in extra.items()},
+            "vaults": (*setup.vaults, self.lying_vault.address),
+            "routers": setup.routers | {self.router.address: self.router.address},
+        })
         self.rebalancer = devnet_rebalancer.deploy(
-            self.w3, owner=self.owner, deployer=self.deployer, max_loss_bps=MAX_LOSS_BPS, build=self._rebalancer_build
+            self.w3, self.setup, owner=self.owner, deployer=self.deployer, build=self._rebalancer_build
         )
-        config = devnet_rebalancer.RebalancerConfig(
-            feeds={a.token.address: a.feed.address for a in self.assets.values()},
-            vaults=[v.address for v in self.vaults.values()],
-            aave_pools=[self.aave.pool],
-            a_tokens={a: self.aave.pool for a in self.aave.a_tokens.values()},
-            routers={self.router.address: self.router.address, self.swap_router02: self.swap_router02},
-            max_loss_bps=MAX_LOSS_BPS,
-        )
-        devnet_rebalancer.configure(self.w3, self.rebalancer, self.owner, config, keeper=self.keeper, guardian=self.guardian)
+        devnet_rebalancer.configure(self.w3, self.rebalancer, self.owner, self.setup)
 
     def _fund(self) -> None:
         holdings = {"USDC": 1_000_000, "DAI": 1_000_000, "WBTC": 10, "WETH": 300, "FEE": 100_000, "RACE": 100_000, "NORET": 100_000}

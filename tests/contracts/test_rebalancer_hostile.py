@@ -268,19 +268,19 @@ def test_price_of__shares__priced_through_the_underlying(world):
 @pytest.fixture
 def l2(world):
     """A second rebalancer that respects a sequencer-uptime feed with a 1-hour grace period."""
+    from keeper.chain.rebalancer_setup import parse_setup
     from keeper.devnet import rebalancer as devnet_rebalancer
 
     w = world
     sequencer = w.txs.deploy(w._feed, 0, 0)
-    contract = devnet_rebalancer.deploy(
-        w.w3, owner=w.owner, deployer=w.deployer, max_loss_bps=100, sequencer_feed=sequencer.address,
-        sequencer_grace_period=3_600,
-    )
-    config = devnet_rebalancer.RebalancerConfig(
-        feeds={w.address(s): w.assets[s].feed.address for s in ("USDC", "DAI")},
-        routers={w.router.address: w.router.address},
-    )
-    devnet_rebalancer.configure(w.w3, contract, w.owner, config, keeper=w.keeper, guardian=w.guardian)
+    setup = parse_setup({
+        "max_loss_bps": 100, "keepers": [w.keeper], "guardians": [w.guardian],
+        "sequencer": {"feed": sequencer.address, "grace_period": 3_600},
+        "assets": {s: {"token": w.address(s), "feed": w.assets[s].feed.address, "staleness": 86_400} for s in ("USDC", "DAI")},
+        "routers": {w.router.address: w.router.address},
+    })
+    contract = devnet_rebalancer.deploy(w.w3, setup, owner=w.owner, deployer=w.deployer)
+    devnet_rebalancer.configure(w.w3, contract, w.owner, setup)
     w.give("USDC", contract.address, w.raw("USDC", 10_000))
     return contract, sequencer
 
