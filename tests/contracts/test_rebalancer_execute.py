@@ -258,3 +258,28 @@ def test_execute__reverting_router__bubbles_its_reason(world):
     with pytest.raises(Reverted):
         w.execute([step])
     assert allowances_are_zero(w)
+
+
+def test_execute__second_batch_in_the_same_transaction__refused(world):
+    # A keeper contract (here Multicall3, made a keeper) tries two batches in one transaction:
+    # the second is refused, so transient scratch never carries from one batch to another.
+    w = world
+    multicall = w.w3.eth.contract(address=w.book.multicall3, abi=[{
+        "name": "aggregate3", "type": "function", "stateMutability": "payable",
+        "inputs": [{"name": "calls", "type": "tuple[]", "components": [
+            {"name": "target", "type": "address"}, {"name": "allowFailure", "type": "bool"},
+            {"name": "callData", "type": "bytes"}]}],
+        "outputs": [{"name": "returnData", "type": "tuple[]", "components": [
+            {"name": "success", "type": "bool"}, {"name": "returnData", "type": "bytes"}]}],
+    }])
+    w.send(w.rebalancer.functions.set_roles(multicall.address, 1), w.owner)
+    batches = [
+        w.rebalancer.functions.execute(i, 2**40, [w.swap("USDC", "DAI", w.raw("USDC", 10)).as_abi()], [])._encode_transaction_data()
+        for i in (1, 2)
+    ]
+    call = multicall.functions.aggregate3([(w.rebalancer.address, True, bytes.fromhex(d[2:])) for d in batches])
+    results = call.call({"from": w.keeper})
+    assert [ok for ok, _ in results] == [True, False]
+    assert b"rebalancer: one batch per transaction" in results[1][1]
+    w.send(call, w.keeper)
+    assert w.rebalancer.functions.last_batch_id().call() == 1
