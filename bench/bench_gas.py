@@ -27,11 +27,11 @@ from web3 import Web3
 from bench.gas_items import itemize
 from keeper.chain.rebalancer import ALL, Step
 from keeper.devnet.anvil import start_anvil
+from keeper.devnet.artifacts import vyper_artifact
 from keeper.devnet.book import AddressBook
 from keeper.devnet.devnet import Devnet, cached_state, devnet_dir
 from keeper.devnet.rebalancer import deploy_rebalancer
 from keeper.devnet.recipe import FAR_DEADLINE, aave_artifact, artifact, snekmate_vault_source
-from keeper.devnet.artifacts import vyper_artifact
 from keeper.money import to_raw
 
 MAX_UINT = 2**256 - 1

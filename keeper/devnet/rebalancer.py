@@ -16,7 +16,12 @@ from eth_utils import to_checksum_address
 from web3 import Web3
 from web3.exceptions import ContractLogicError
 
-from keeper.chain.rebalancer_setup import EMPTY_ADDRESS, RebalancerSetup, configuration_calls, parse_setup
+from keeper.chain.rebalancer_setup import (
+    EMPTY_ADDRESS,
+    RebalancerSetup,
+    configuration_calls,
+    parse_setup,
+)
 from keeper.devnet.artifacts import CONTRACTS_DIR, vyper_artifact
 
 # The devnet's feeds are updated by hand; a day keeps time-travel tests meaningful without

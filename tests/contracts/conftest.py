@@ -8,10 +8,10 @@ test starts from the same state (`evm_snapshot` before, `evm_revert` after).
 from __future__ import annotations
 
 import pytest
+from rebalancer_world import World
 
 from keeper.devnet.devnet import Devnet
 from keeper.errors import ConfigError
-from rebalancer_world import World
 
 
 @pytest.fixture(scope="session")

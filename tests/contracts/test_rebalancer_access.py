@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 from eth_utils import to_checksum_address
+from rebalancer_world import reverts
 
 from keeper.chain.rebalancer import Role, abi
-from rebalancer_world import reverts
 
 CALLERS = ("owner", "keeper", "guardian", "stranger")
 NOT_OWNER = "rebalancer: not owner"

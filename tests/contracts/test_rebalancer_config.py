@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from rebalancer_world import reverts
 
 from keeper.chain import rebalancer as rb
 from keeper.chain.rebalancer import ALL, AssetKind, Batch, PostCondition, Step, StepKind
 from keeper.devnet.rebalancer import artifact
 from keeper.errors import ConfigError
-from rebalancer_world import reverts
 
 A = "0x" + "11" * 20
 B = "0x" + "22" * 20

@@ -6,9 +6,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from rebalancer_world import Reverted, raw_step, reverts
 
 from keeper.chain.rebalancer import ALL, PostCondition, StepKind, decode_batch
-from rebalancer_world import Reverted, raw_step, reverts
 
 
 def allowances_are_zero(world) -> bool:

@@ -3,13 +3,11 @@ allowance behind. The router, tokens and vault are in `hostile/`; feeds are real
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pytest
+from rebalancer_world import reverts
 from web3.exceptions import ContractLogicError
 
 from keeper.chain.rebalancer import Role, Step, decode_batch
-from rebalancer_world import reverts
 
 # HostileRouter.Mode
 SHORT_ONE, PULL_MORE, REENTER, REENTER_SWALLOW = 1, 2, 4, 8

@@ -7,10 +7,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from rebalancer_world import reverts
 
 from keeper.chain.rebalancer import ALL, PostCondition, StepKind, amount_offset, decode_batch
 from keeper.errors import ConfigError
-from rebalancer_world import reverts
 
 
 def no_allowance_left(w) -> bool:

@@ -15,9 +15,10 @@ from hypothesis import HealthCheck, settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "contracts"))
 
-from keeper.devnet.devnet import Devnet  # noqa: E402
-from keeper.errors import ConfigError  # noqa: E402
-from rebalancer_world import World  # noqa: E402
+from rebalancer_world import World
+
+from keeper.devnet.devnet import Devnet
+from keeper.errors import ConfigError
 
 PROFILES = {"default": (100, 30), "release": (1_000, 50)}
 
@@ -28,10 +29,10 @@ def fuzz_settings(**overrides) -> settings:
     if name not in PROFILES:
         raise pytest.UsageError(f"KEEPER_FUZZ_PROFILE={name!r}: use one of {', '.join(PROFILES)}")
     examples, steps = PROFILES[name]
-    base = dict(
-        max_examples=examples, stateful_step_count=steps, deadline=None, database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large],
-    )
+    base = {
+        "max_examples": examples, "stateful_step_count": steps, "deadline": None, "database": None,
+        "suppress_health_check": [HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large],
+    }
     return settings(**(base | overrides))
 
 

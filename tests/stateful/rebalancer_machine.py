@@ -22,6 +22,7 @@ import json
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cache
+from itertools import pairwise
 from pathlib import Path
 
 from eth_abi import decode, encode
@@ -29,11 +30,11 @@ from eth_utils import function_signature_to_4byte_selector, keccak
 from eth_utils.abi import collapse_if_tuple
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from rebalancer_model import ALL, BPS, Market, Model, Outcome, SwapPlan, TokenSpec, VaultPlan
+from rebalancer_world import SWAP_AMOUNT_OFFSET, Reverted, raw_step
 
 from keeper.chain.rebalancer import StepKind
 from keeper.devnet.artifacts import vyper_artifact
-from rebalancer_model import ALL, BPS, Market, Model, Outcome, SwapPlan, TokenSpec, VaultPlan
-from rebalancer_world import SWAP_AMOUNT_OFFSET, Reverted, raw_step
 
 PLAIN = ("USDC", "DAI", "WBTC", "WETH", "FEE", "NORET", "RACE")
 VAULTS = ("vault_usdc_a", "vault_usdc_b", "vault_dai")
@@ -270,7 +271,7 @@ class RebalancerMachine(RuleBasedStateMachine):
         market = after.market
         market = Market(0, market.answers, market.updated_at, market.vault_supply, market.vault_assets)
         touched = {s for p in plans for s in self.model._tokens_of(p)}
-        value = lambda s, amount: self.model.value(s, amount, market, market.vault_supply, market.vault_assets)  # noqa: E731
+        value = lambda s, amount: self.model.value(s, amount, market, market.vault_supply, market.vault_assets)
         pairs = [(value(s, before.held["rebalancer"][s]), value(s, after.held["rebalancer"][s])) for s in touched]
         sold = sum(max(b - a, 0) for b, a in pairs)
         self.batches.append((sum(b for b, _ in pairs), sum(a for _, a in pairs), sold, before.config[2]))
@@ -357,7 +358,7 @@ class RebalancerMachine(RuleBasedStateMachine):
         held = seen.held
 
         ids = [self.first_last_batch_id, *self.executed_ids]
-        assert all(a < b for a, b in zip(ids, ids[1:])), f"invariant ids: batch ids ran out of order or twice: {ids}"
+        assert all(a < b for a, b in pairwise(ids)), f"invariant ids: batch ids ran out of order or twice: {ids}"
 
         for vb, va, sold, bps in self.batches:
             assert va >= vb or (vb - va) * BPS <= sold * bps, (

@@ -8,13 +8,13 @@ every cut too, but the point is to see each of the five safety invariants catch 
 from __future__ import annotations
 
 import pytest
+from conftest import fuzz_settings
 from hypothesis import Phase
 from hypothesis.stateful import run_state_machine_as_test
-
-from conftest import fuzz_settings
-from keeper.devnet.artifacts import CONTRACTS_DIR, vyper_artifact
 from rebalancer_machine import machine_for
 from rebalancer_world import World
+
+from keeper.devnet.artifacts import CONTRACTS_DIR, vyper_artifact
 
 # invariant -> [(text in BatchRebalancer.vy, its broken replacement)]
 BROKEN = {

@@ -3,9 +3,8 @@ after every step (see rebalancer_machine for the rules and the six invariants)."
 
 from __future__ import annotations
 
-from hypothesis.stateful import run_state_machine_as_test
-
 from conftest import fuzz_settings
+from hypothesis.stateful import run_state_machine_as_test
 from rebalancer_machine import machine_for
 
 
