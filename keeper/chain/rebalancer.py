@@ -1,8 +1,9 @@
 """The BatchRebalancer as the keeper sees it: its ABI, batch building, and its log book decoded.
 
-This module owns the Python shape of a batch (`Step`, `PostCondition`) and its checks before
-anything is signed, the contract's flags (`StepKind`, `Role`), and decoding the `StepExecuted` /
-`BatchExecuted` events of a receipt into plain values for the journal. It never sends a
+This module owns the Python shape of a batch (`Step`, `PostCondition`, `Batch`) and its checks
+before anything is signed, the contract's flags (`StepKind`, `Role`, `AssetKind`), finding where
+router calldata holds its amount (`amount_offset`, for ALL amounts), and decoding the
+`StepExecuted` / `BatchExecuted` events of a receipt into plain values for the journal. It never sends a
 transaction and never reads the chain: callers pass a web3 contract object or a receipt.
 
 Units: token amounts are raw integer units; values in events are USD with 18 decimals (raw int);
