@@ -21,6 +21,12 @@ from keeper.devnet.devnet import Devnet
 from keeper.errors import ConfigError
 
 PROFILES = {"default": (100, 30), "release": (1_000, 50)}
+# Seconds a whole machine run may take (pytest-timeout's 600 s default is for ordinary tests).
+TIMEOUTS = {"default": 1_800, "release": 4 * 3_600}
+
+
+def fuzz_timeout() -> int:
+    return TIMEOUTS.get(os.environ.get("KEEPER_FUZZ_PROFILE", "default"), TIMEOUTS["default"])
 
 
 def fuzz_settings(**overrides) -> settings:

@@ -8,7 +8,7 @@ every cut too, but the point is to see each of the five safety invariants catch 
 from __future__ import annotations
 
 import pytest
-from conftest import fuzz_settings
+from conftest import fuzz_settings, fuzz_timeout
 from hypothesis import Phase
 from hypothesis.stateful import run_state_machine_as_test
 from rebalancer_machine import machine_for
@@ -44,6 +44,7 @@ def broken_build(invariant: str, directory):
     return vyper_artifact(path)
 
 
+@pytest.mark.timeout(fuzz_timeout())
 @pytest.mark.parametrize("invariant", sorted(BROKEN))
 def test_invariant__contract_with_the_check_cut__machine_fails_on_it(net, tmp_path, invariant):
     snapshot = net.snapshot()
