@@ -14,7 +14,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 # ape finds the pinned vyper and npm's anvil on PATH.
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: help install demo test fuzz bench clean
+.PHONY: help install demo test fuzz bench lint clean
 
 help:
 	@echo "make demo    run the keeper's main job on a local devnet"
@@ -52,3 +52,6 @@ bench: install
 
 clean:
 	rm -rf $(VENV) $(TOOLS) node_modules .devnet .build .pytest_cache .hypothesis bench/results.json
+
+lint: install
+	$(VENV)/bin/ruff check keeper bench tests scripts

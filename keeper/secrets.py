@@ -13,16 +13,19 @@ import logging
 import os
 import re
 import threading
+from urllib.parse import urlsplit
 
 from keeper.errors import ConfigError
 
 REDACTED = "<redacted>"
 
 # 32-byte hex strings with a 0x prefix are private keys or hashes; hashes are useful in logs, so
-# only values registered as secrets are scrubbed exactly, and bare 64-hex words that follow a
-# key-like name are scrubbed by pattern.
+# only values registered as secrets are scrubbed exactly, and values ASSIGNED to a key-like name
+# (`password=...`, `api_key: ...`, `"secret": "..."`, `?apiKey=...`) are scrubbed by pattern.
+# An assignment needs "=" or ":": prose that merely names a key ("set BINANCE_API_KEY and
+# BINANCE_API_SECRET", "secrets never live in keeper.yaml") stays readable.
 _KEY_LIKE = re.compile(
-    r"(?i)((?:private[_-]?key|secret|password|passphrase|api[_-]?key)[^\w<]{0,3}+)(?!<redacted>)([^\s,;'\"}&<]+)"
+    r"(?i)((?:private[_-]?key|secret|password|passphrase|api[_-]?key)[\"']?\s*[=:]\s*[\"']?)(?!<redacted>)([^\s,;'\"}&<]+)"
 )
 
 _lock = threading.Lock()
@@ -95,3 +98,9 @@ def install_log_filter(logger: logging.Logger | None = None) -> None:
     for handler in target.handlers:
         if not any(isinstance(f, RedactingFilter) for f in handler.filters):
             handler.addFilter(RedactingFilter())
+
+
+def safe_url(url: str) -> str:
+    """`scheme://host[:port]` only: RPC and fork URLs often carry an API key in the path or query."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}"

@@ -34,6 +34,15 @@ def devnet(devnet_session):
 
 
 @pytest.fixture
+def demo_config(devnet):
+    """examples/devnet.yaml, loaded after the devnet wrote the address book it names."""
+    from keeper.config.loader import load_config
+    from keeper.devnet.artifacts import REPO_ROOT
+
+    return load_config(REPO_ROOT / "examples" / "devnet.yaml")
+
+
+@pytest.fixture
 def book(devnet):
     return devnet.book
 

@@ -1,128 +1,123 @@
-"""On-chain positions and their prices, read in ONE Multicall3 call per chain.
+"""Balances and feed answers of one account, read in ONE Multicall3 call.
 
-A `HoldingSpec` says what to read for one holding: an ERC-20 balance, ERC-4626 shares valued
-through `convertToAssets`, or an Aave aToken (whose balance is already in underlying units), plus
-the Chainlink-style feed that prices the underlying. `read_positions` turns any number of specs
-into one `aggregate3` call and returns `ChainPosition`s: raw amounts in underlying units, the feed
-price as a `Decimal`, and why a position is unpriced when its feed is stale, zero, negative or
-unreadable.
+A `BalanceQuery` names what to read for one holding: an ERC-20 balance, ERC-4626 shares with
+their value in the underlying (`convertToAssets`), an Aave aToken (already in underlying units),
+or the native coin. `read_chain` reads any number of them, plus any number of Chainlink-style
+feeds and the block it read at, with one `aggregate3` call; a failed sub-call marks only its own
+result unknown (None). `read_metadata` reads what never changes (decimals, a vault's underlying)
+once, so the reader can cache it.
+
+This module knows nothing of the config or the core types; `keeper.chain.reader` maps to them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, Literal
 
-from keeper.chain.multicall import Call, Result, aggregate
-from keeper.money import to_decimal
+from keeper.chain.multicall import MULTICALL3_ADDRESS, Call, Result, aggregate
 
-HoldingKind = Literal["erc20", "erc4626", "atoken"]
+BalanceKind = Literal["erc20", "erc4626", "atoken", "native"]
+EthCall = Callable[[dict[str, Any], Any], bytes]
 
-
-@dataclass(frozen=True)
-class HoldingSpec:
-    asset: str  # the economic exposure, e.g. "USDC"
-    holding: str  # where it sits, e.g. "wallet", "vault_usdc_a", "aave"
-    kind: HoldingKind
-    address: str  # token, vault or aToken contract
-    decimals: int  # decimals of the underlying asset
-    feed: str  # USD feed of the underlying
-    share_decimals: int | None = None  # ERC-4626 share decimals (defaults to `decimals`)
-    max_feed_age: int = 3600  # seconds; older answers leave the position unpriced
+# convertToAssets(SHARE_PROBE) gives the share price with 36 digits: exact enough for any share
+# token with up to 18 decimals, and within uint256 for any sane vault.
+SHARE_PROBE = 10**36
 
 
 @dataclass(frozen=True)
-class ChainPosition:
-    spec: HoldingSpec
-    raw: int  # underlying units (shares already converted)
-    price: Decimal | None  # USD per whole underlying token; None when unpriced
-    price_updated_at: int | None  # feed's updatedAt (unix seconds)
-    unpriced_reason: str | None = None
+class BalanceQuery:
+    key: str  # the caller's name for this holding
+    kind: BalanceKind
+    address: str  # token, vault or aToken contract (ignored for native)
 
-    @property
-    def amount(self) -> Decimal:
-        return to_decimal(self.raw, self.spec.decimals)
 
-    @property
-    def value(self) -> Decimal | None:
-        return None if self.price is None else self.amount * self.price
+@dataclass(frozen=True)
+class Balance:
+    raw: int  # underlying units (vault shares already converted)
+    shares: int | None = None  # ERC-4626 share count
+
+
+@dataclass(frozen=True)
+class FeedAnswer:
+    answer: int
+    decimals: int
+    updated_at: int
 
 
 @dataclass(frozen=True)
 class ChainRead:
-    positions: tuple[ChainPosition, ...]
     block_number: int
     block_timestamp: int
+    balances: dict[str, Balance | None]  # key -> balance, None when the read failed
+    feeds: dict[str, FeedAnswer | None]  # feed address -> answer, None when unreadable
 
 
-def _share_unit(spec: HoldingSpec) -> int:
-    """Shares passed to convertToAssets to read the share price with 18 extra digits of precision."""
-    return 10 ** ((spec.share_decimals if spec.share_decimals is not None else spec.decimals) + 18)
+@dataclass(frozen=True)
+class Metadata:
+    decimals: int | None  # of the underlying units the balance is expressed in
+    underlying: str | None = None  # ERC-4626: the vault's asset
 
 
-def build_calls(specs: Sequence[HoldingSpec], holder: str) -> tuple[list[Call], list[list[int]], dict[str, int]]:
-    """The calls for `specs`: per spec the indexes of its calls, per feed the index of its read.
-    The first two calls read the block number and timestamp of the state being read."""
-    calls = [
-        Call("0xcA11bde05977b3631167028862bE2a173976CA11", "getBlockNumber()"),
-        Call("0xcA11bde05977b3631167028862bE2a173976CA11", "getCurrentBlockTimestamp()"),
-    ]
-    per_spec: list[list[int]] = []
-    feeds: dict[str, int] = {}
-    for spec in specs:
-        indexes = [len(calls)]
-        calls.append(Call(spec.address, "balanceOf(address)", (holder,)))
-        if spec.kind == "erc4626":
-            indexes.append(len(calls))
-            calls.append(Call(spec.address, "convertToAssets(uint256)", (_share_unit(spec),)))
-        per_spec.append(indexes)
-        if spec.feed not in feeds:
-            feeds[spec.feed] = len(calls)
-            calls.append(Call(spec.feed, "decimals()", (), ("uint8",)))
-            calls.append(Call(spec.feed, "latestRoundData()", (), ("uint80", "int256", "uint256", "uint256", "uint80")))
-    return calls, per_spec, feeds
-
-
-def read_positions(
-    eth_call: Callable[[dict[str, Any], Any], bytes], specs: Sequence[HoldingSpec], holder: str, block: Any = "latest"
-) -> ChainRead:
-    """Every position of `holder` described by `specs`, with prices, in one `eth_call`."""
-    calls, per_spec, feeds = build_calls(specs, holder)
+def read_chain(eth_call: EthCall, holder: str, queries: Sequence[BalanceQuery], feeds: Sequence[str], block: Any = "latest") -> ChainRead:
+    """Every balance of `holder` in `queries` and every feed in `feeds`, in one `eth_call`."""
+    calls = [Call(MULTICALL3_ADDRESS, "getBlockNumber()"), Call(MULTICALL3_ADDRESS, "getCurrentBlockTimestamp()")]
+    spans: list[tuple[BalanceQuery, int, int]] = []
+    for query in queries:
+        start = len(calls)
+        calls.extend(_balance_calls(query, holder))
+        spans.append((query, start, len(calls)))
+    feed_start = len(calls)
+    for feed in feeds:
+        calls.append(Call(feed, "decimals()", (), ("uint8",)))
+        calls.append(Call(feed, "latestRoundData()", (), ("uint80", "int256", "uint256", "uint256", "uint80")))
     results = aggregate(eth_call, calls, block)
-    block_number = results[0].value[0]
-    timestamp = results[1].value[0]
-    positions = []
-    for spec, indexes in zip(specs, per_spec, strict=True):
-        raw = _amount(spec, [results[i] for i in indexes])
-        feed_index = feeds[spec.feed]
-        price, updated_at, reason = _price(results[feed_index], results[feed_index + 1], timestamp, spec.max_feed_age)
-        if raw is None:
-            reason = f"could not read the {spec.kind} balance at {spec.address}"
-            raw = 0
-        positions.append(ChainPosition(spec, raw, price, updated_at, reason))
-    return ChainRead(tuple(positions), block_number, timestamp)
+    balances = {query.key: _balance(query, results[start:end]) for query, start, end in spans}
+    answers = {}
+    for i, feed in enumerate(feeds):
+        decimals, round_data = results[feed_start + 2 * i], results[feed_start + 2 * i + 1]
+        answers[feed] = (
+            FeedAnswer(round_data.value[1], decimals.value[0], round_data.value[3])
+            if decimals.success and round_data.success else None
+        )
+    return ChainRead(results[0].value[0], results[1].value[0], balances, answers)
 
 
-def _amount(spec: HoldingSpec, results: list[Result]) -> int | None:
+def read_metadata(eth_call: EthCall, queries: Sequence[BalanceQuery]) -> dict[str, Metadata]:
+    """Decimals of each holding's underlying units (for a vault: its asset's), in two calls at
+    most: vault assets first, then every decimals() at once."""
+    vaults = [q for q in queries if q.kind == "erc4626"]
+    underlying: dict[str, str | None] = {}
+    if vaults:
+        found = aggregate(eth_call, [Call(q.address, "asset()", (), ("address",)) for q in vaults])
+        underlying = {q.key: (r.value[0] if r.success else None) for q, r in zip(vaults, found, strict=True)}
+    targets = {q.key: (underlying.get(q.key) if q.kind == "erc4626" else q.address) for q in queries if q.kind != "native"}
+    asked = [(key, address) for key, address in targets.items() if address]
+    results = aggregate(eth_call, [Call(address, "decimals()", (), ("uint8",)) for _, address in asked])
+    decimals = {key: (r.value[0] if r.success else None) for (key, _), r in zip(asked, results, strict=True)}
+    out = {}
+    for q in queries:
+        if q.kind == "native":
+            out[q.key] = Metadata(18)
+        else:
+            out[q.key] = Metadata(decimals.get(q.key), underlying.get(q.key))
+    return out
+
+
+def _balance_calls(query: BalanceQuery, holder: str) -> list[Call]:
+    if query.kind == "native":
+        return [Call(MULTICALL3_ADDRESS, "getEthBalance(address)", (holder,))]
+    calls = [Call(query.address, "balanceOf(address)", (holder,))]
+    if query.kind == "erc4626":
+        calls.append(Call(query.address, "convertToAssets(uint256)", (SHARE_PROBE,)))
+    return calls
+
+
+def _balance(query: BalanceQuery, results: Sequence[Result]) -> Balance | None:
     if not all(r.success for r in results):
         return None
-    balance = results[0].value[0]
-    if spec.kind != "erc4626":
-        return balance
-    assets_per_unit = results[1].value[0]
-    return balance * assets_per_unit // _share_unit(spec)
-
-
-def _price(decimals: Result, round_data: Result, now: int, max_age: int) -> tuple[Decimal | None, int | None, str | None]:
-    if not (decimals.success and round_data.success):
-        return None, None, "price feed unreadable"
-    (places,) = decimals.value
-    _, answer, _, updated_at, _ = round_data.value
-    if answer <= 0:
-        return None, updated_at, f"feed answered {answer} (zero or negative)"
-    age = now - updated_at
-    if age > max_age:
-        return None, updated_at, f"feed is stale: updated {age} s ago (limit {max_age} s)"
-    return Decimal(answer).scaleb(-places), updated_at, None
+    held = results[0].value[0]
+    if query.kind != "erc4626":
+        return Balance(held)
+    return Balance(held * results[1].value[0] // SHARE_PROBE, shares=held)

@@ -38,11 +38,17 @@ def main(verbose: int) -> None:
 def _register_commands(group: click.Group) -> None:
     """Attach each command group module to the top-level `keeper` group."""
     from keeper.cli import demo, devnet
+    from keeper.cli.config_cmd import config
+    from keeper.cli.rebalance import rebalance
+    from keeper.cli.status import status
     from keeper.cli.tax import tax
 
+    group.add_command(status)
+    group.add_command(rebalance)
+    group.add_command(config)
+    group.add_command(tax)
     group.add_command(devnet.devnet)
     group.add_command(demo.demo)
-    group.add_command(tax)
 
 
 _register_commands(main)

@@ -1,7 +1,9 @@
-"""`keeper devnet up|down|status`: the local mainnet-in-a-box, for people.
+"""`keeper devnet up|down|status|venues`: the local mainnet-in-a-box, for people.
 
 `up` starts anvil detached from the cached state (or a fork with `--fork-url`) and records its PID,
 URL and address book in `.devnet/run.json`; `down` stops exactly that PID; `status` says what runs.
+`venues` runs the local exchange and broker servers in the foreground and writes the environment
+that points keeper.yaml's venues at them.
 """
 
 from __future__ import annotations
@@ -11,15 +13,20 @@ import os
 import signal
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
 
-from keeper.devnet.anvil import pid_alive, rpc_request, safe_url
+from keeper.cli._common import console as shared_console
+from keeper.devnet.anvil import pid_alive, rpc_request
 from keeper.devnet.devnet import Devnet, devnet_dir
 from keeper.errors import ConfigError
+from keeper.secrets import safe_url
 
-console = Console()
+if TYPE_CHECKING:
+    from keeper.devnet.exchanges import LocalVenues
+
+console = shared_console()
 
 
 def run_record() -> Path:
@@ -121,3 +128,50 @@ def status() -> None:
         console.print(f"forking {record['fork']}")
     if record.get("address_book"):
         console.print(f"address book: {record['address_book']}")
+
+
+def venues_env(local: LocalVenues) -> dict[str, str]:
+    """The environment that points the example config's venues at running local servers: base
+    URLs and the throwaway keys of this run (good only against these servers)."""
+    return {
+        "BINANCE_BASE_URL": local.binance.url,
+        "BINANCE_API_KEY": local.binance_key,
+        "BINANCE_API_SECRET": local.binance_secret,
+        "OKX_BASE_URL": local.okx.url,
+        "OKX_API_KEY": local.okx_key,
+        "OKX_API_SECRET": local.okx_secret,
+        "OKX_API_PASSPHRASE": local.okx_passphrase,
+        "ALPACA_BASE_URL": local.alpaca.url,
+        "ALPACA_API_KEY": local.alpaca_key,
+        "ALPACA_API_SECRET": local.alpaca_secret,
+        "IBKR_BASE_URL": local.ibkr_api_url,
+    }
+
+
+@devnet.command()
+@click.option("--env-file", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Where to write the environment (default: .devnet/venues.env).")
+@click.option("--exit-after", type=float, default=None, hidden=True, help="Stop after this many seconds (tests).")
+def venues(env_file: Path | None, exit_after: float | None) -> None:
+    """Run local Binance, OKX, Alpaca and IBKR servers until Ctrl-C.
+
+    Their URLs and this run's throwaway keys go to .devnet/venues.env: `source` it in another
+    shell, then `keeper status` reads binance and alpaca from these servers.
+    """
+    from keeper.devnet.exchanges import LocalVenues
+
+    with LocalVenues() as local:
+        path = env_file or devnet_dir() / "venues.env"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text("".join(f"export {k}={v}\n" for k, v in venues_env(local).items()))
+        console.print(f"binance {local.binance.url}, okx {local.okx.url}, alpaca {local.alpaca.url}, ibkr {local.ibkr_api_url}")
+        console.print(f"environment for them: [bold]source {path}[/] (throwaway keys, valid only here); Ctrl-C stops them")
+        try:
+            deadline = None if exit_after is None else time.monotonic() + exit_after
+            while deadline is None or time.monotonic() < deadline:
+                time.sleep(0.2)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            path.unlink(missing_ok=True)
+    console.print("local venues stopped")

@@ -16,6 +16,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from keeper.cli._common import console as shared_console
 from keeper.errors import ConfigError
 from keeper.money import round_usd
 from keeper.tax import csv_import, reports
@@ -218,8 +219,7 @@ def _end_of_day(value: str, profile: TaxProfile) -> datetime:
 
 def _console() -> Console:
     """A console that does not squeeze tables to 80 columns when output goes to a pipe or file."""
-    console = Console()
-    return console if console.is_terminal else Console(width=200)
+    return shared_console()
 
 
 def _money(value: Decimal) -> str:

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 from keeper.devnet.artifacts import NODE_MODULES
 from keeper.errors import ConfigError
+from keeper.secrets import safe_url
 
 log = logging.getLogger(__name__)
 
@@ -59,12 +60,6 @@ def port_in_use(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.settimeout(0.2)
         return s.connect_ex((LOOPBACK, port)) == 0
-
-
-def safe_url(url: str) -> str:
-    """`scheme://host[:port]` only: fork URLs often carry an API key in the path or query."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}"
 
 
 def rpc_request(url: str, method: str, params: list | None = None, timeout: float = 5.0):

@@ -12,6 +12,9 @@ from pathlib import Path
 
 from keeper.quotes.uniswap import UniswapSource, V2Pair, V3Pool
 
+# Feeds also answer to the name of the asset a wrapped token stands for.
+FEED_ALIASES = {"WBTC": "btc", "WETH": "eth"}
+
 
 @dataclass
 class TokenEntry:
@@ -93,8 +96,29 @@ class AddressBook:
             return getattr(self, name)
         raise KeyError(f"{name!r} is not in the devnet address book")
 
+    def names(self) -> dict[str, str]:
+        """A flat name -> address map for configs: token symbols, `feed_<asset>_usd` (WBTC's feed
+        also as feed_btc_usd, WETH's as feed_eth_usd), vault keys, `a<SYMBOL>` aTokens, roles,
+        `aave_pool`, `swap_router02`, `quoter_v2`, and later additions (`rebalancer`)."""
+        names: dict[str, str] = {}
+        for symbol, entry in self.tokens.items():
+            names[symbol] = entry.address
+            names[f"feed_{symbol.lower()}_usd"] = entry.feed
+            alias = FEED_ALIASES.get(symbol)
+            if alias:
+                names[f"feed_{alias}_usd"] = entry.feed
+        names.update({key: vault.address for key, vault in self.vaults.items()})
+        names.update({f"a{symbol}": address for symbol, address in self.aave.a_tokens.items()})
+        names.update(self.accounts)
+        names.update({f"aave_{key}": value for key, value in asdict(self.aave).items() if isinstance(value, str)})
+        names.update(self.uniswap_v3)
+        names.update({f"uniswap_v2_{key}": value for key, value in self.uniswap_v2.items()})
+        names["multicall3"] = self.multicall3
+        names.update(self.extra)
+        return names
+
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, sort_keys=True)
+        return json.dumps(asdict(self) | {"names": self.names()}, indent=2, sort_keys=True)
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

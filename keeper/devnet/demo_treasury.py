@@ -1,5 +1,7 @@
 """The demo treasury: a drifted portfolio on the devnet for the keeper to rebalance.
 
+`examples/devnet.yaml` declares it (targets, bands, where each asset sits).
+
 Roughly seed 000's shape at $90k on-chain: too much ETH after a rally, too little of the alt L1
 and DeFi tokens, stablecoins spread over a wallet, two ERC-4626 vaults and Aave. The holder is
 the treasury's on-chain account (the BatchRebalancer, once deployed).
@@ -9,11 +11,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from keeper.chain.positions import HoldingSpec
 from keeper.devnet import market
+from keeper.devnet.artifacts import vyper_artifact
 from keeper.devnet.book import AddressBook
 from keeper.devnet.recipe import aave_artifact, artifact, snekmate_vault_source
-from keeper.devnet.artifacts import vyper_artifact
 from keeper.devnet.txs import Txs
 from keeper.money import to_raw
 
@@ -64,18 +65,3 @@ def fund_demo_treasury(tx: Txs, book: AddressBook, holder: str) -> None:
         tx.send(tx.contract(token, erc20).functions.approve(pool.address, raw), sender=funder)
         tx.send(pool.functions.supply(token, raw, holder, 0), sender=funder)
 
-
-def holding_specs(book: AddressBook) -> list[HoldingSpec]:
-    """What to read for the demo treasury: every token in the wallet, every vault's shares, and
-    every Aave aToken, each priced by its underlying's feed."""
-    specs = [
-        HoldingSpec(symbol, "wallet", "erc20", entry.address, entry.decimals, entry.feed)
-        for symbol, entry in book.tokens.items()
-    ]
-    for key, vault in book.vaults.items():
-        underlying = book.token(vault.asset)
-        specs.append(HoldingSpec(vault.asset, key, "erc4626", vault.address, underlying.decimals, underlying.feed))
-    for symbol, a_token in book.aave.a_tokens.items():
-        underlying = book.token(symbol)
-        specs.append(HoldingSpec(symbol, "aave", "atoken", a_token, underlying.decimals, underlying.feed))
-    return specs

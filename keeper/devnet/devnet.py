@@ -96,6 +96,7 @@ class Devnet:
             anvil = start_anvil(port=port, load_state=state, log_dir=root / "logs", detach=detach)
             devnet = cls(anvil, anvil.url, _web3(anvil.url), AddressBook.load(book_path))
         devnet.refresh_feeds()
+        devnet.book.save(devnet_dir() / "addresses.json")  # what keeper.yaml's address_book names
         return devnet
 
     def stop(self) -> None:

@@ -1,1 +1,2 @@
-"""Execution: signing and submitting transactions."""
+"""Execution: signing and submitting transactions; `venue_legs`: a plan's exchange and broker
+legs, previewed (dry run) or executed with the journal as their store."""

@@ -5,13 +5,13 @@ import json
 from decimal import Decimal
 
 import pytest
-from chainutil import deploy, place_standin
 from eth_abi import encode
 from eth_utils import keccak
 
 from keeper.chain import fees
 from keeper.errors import TemporaryError
 from keeper.signals.gas import arbitrum_split, suggest_fees
+from tests.adapters.chainutil import deploy, place_standin, wait_receipt
 
 GWEI = 10**9
 
@@ -35,9 +35,8 @@ def test_fee_history__blocks_with_tips__parsed_and_suggested(devnet, keeper, nod
     rpc = node
     start = rpc.get_transaction_count(keeper.address)
     for i, tip in enumerate((1, 2, 3)):
-        rpc.send_raw_transaction(
-            transfer(keeper, start + i, tip * GWEI)
-        )  # automine: one block each
+        tx_hash = rpc.send_raw_transaction(transfer(keeper, start + i, tip * GWEI))
+        assert wait_receipt(rpc, tx_hash)  # automine seals one block each, a moment after the hash
     h = fees.read_fee_history(rpc, blocks=3, percentiles=(50,))
     assert len(h.base_fees_wei) == 4
     assert [row[0] for row in h.rewards_wei] == [GWEI, 2 * GWEI, 3 * GWEI]

@@ -8,6 +8,7 @@ from keeper.chain.rpc import RpcClient, RpcError, SendOutcomeUnknown, tx_hash_of
 from keeper.devnet.faulty_proxy import FaultyProxy
 from keeper.errors import ExecutionReverted, TemporaryError
 from keeper.http import RetryPolicy
+from tests.adapters.chainutil import wait_receipt
 
 FAST = RetryPolicy(attempts=6, base_delay_s=0.0, max_delay_s=0.0)
 
@@ -86,7 +87,8 @@ def test_send__same_bytes_twice__already_known_is_success(devnet, keeper):
 
 def test_send__stale_nonce__rpc_error_with_node_message(devnet, keeper):
     rpc = RpcClient(devnet.url)
-    rpc.send_raw_transaction(signed_transfer(keeper, 0).raw_transaction)
+    first = rpc.send_raw_transaction(signed_transfer(keeper, 0).raw_transaction)
+    assert wait_receipt(rpc, first)  # mined: the same nonce is now too low, not a replacement
     with pytest.raises(RpcError) as info:
         rpc.send_raw_transaction(signed_transfer(keeper, 0, tip=2 * 10**9).raw_transaction)
     assert "nonce too low" in info.value.rpc_message

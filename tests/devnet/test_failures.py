@@ -19,7 +19,6 @@ from keeper.devnet.devnet import Devnet, cache_key, cached_state
 from keeper.errors import ConfigError
 
 
-
 def anvil_pids() -> set[int]:
     """PIDs of every process running our anvil binary."""
     binary = str(anvil_binary()).encode()

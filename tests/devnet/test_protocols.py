@@ -7,12 +7,13 @@ from decimal import Decimal
 import pytest
 
 from keeper.chain.multicall import Call, aggregate
-from keeper.chain.positions import read_positions
+from keeper.chain.reader import ChainReader
 from keeper.devnet import market
 from keeper.devnet.artifacts import vyper_artifact
-from keeper.devnet.demo_treasury import WALLET, holding_specs
+from keeper.devnet.demo_treasury import VAULT_DEPOSITS, WALLET
 from keeper.devnet.recipe import FAR_DEADLINE, aave_artifact, artifact, snekmate_vault_source
 from keeper.money import to_raw
+from keeper.venues.base import read_snapshot
 
 MAX_UINT = 2**256 - 1
 
@@ -150,21 +151,27 @@ def test_feed_update__moves_the_aave_oracle_price(devnet, book):
     assert oracle.functions.getAssetPrice(weth).call() == 275050000000
 
 
-def test_multicall3__every_balance_and_feed__one_eth_call(devnet, book):
+def test_chain_reader__demo_treasury__one_eth_call_per_snapshot(devnet, demo_config):
     sent = []
 
     def eth_call(tx, block):
         sent.append(tx)
         return devnet.w3.eth.call(tx, block)
 
-    read = read_positions(eth_call, holding_specs(book), book.accounts["treasury"])
-    assert len(sent) == 1
-    assert len(read.positions) == len(book.tokens) + len(book.vaults) + len(book.aave.a_tokens)
-    wallet = {p.spec.asset: p for p in read.positions if p.spec.holding == "wallet"}
+    reader = ChainReader("devnet", demo_config, eth_call=eth_call)
+    reader.read(demo_config.spec, 0)  # the first read also caches decimals and vault assets
+    sent.clear()
+    snapshot, readings = read_snapshot([reader], demo_config.spec, 0)
+    assert len(sent) == 1 and readings[0].round_trips == 1
+    assert len(snapshot.positions) == 11
+    by_holding = {p.holding: p for p in snapshot.positions}
     for symbol, tokens in WALLET.items():
-        assert wallet[symbol].amount == tokens
-        assert wallet[symbol].price == market.token(symbol).price_usd
-    assert read.block_number == devnet.w3.eth.block_number
+        position = by_holding[f"devnet:{symbol}"]
+        assert position.tokens == tokens
+        assert position.price_usd == market.token(symbol).price_usd
+    assert by_holding["devnet:vault_usdc_a"].tokens == pytest.approx(VAULT_DEPOSITS["vault_usdc_a"], abs=Decimal("0.000002"))
+    assert by_holding["devnet:vault_usdc_a"].shares_raw > 0
+    assert snapshot.block("devnet") == devnet.w3.eth.block_number
 
 
 def test_multicall3__a_failing_call__fails_alone(devnet, book):
@@ -178,15 +185,15 @@ def test_multicall3__a_failing_call__fails_alone(devnet, book):
     assert results[0].value == (6,) and results[2].value == (8,)
 
 
-def test_positions__stale_or_negative_feed__unpriced_with_reason(devnet, book):
+def test_chain_reader__stale_or_negative_feed__unpriced_with_reason(devnet, book, demo_config):
     devnet.set_price("UNI", Decimal("-1"))
     devnet.rpc("evm_increaseTime", hex(7200))
     devnet.mine()
     feed = devnet.txs.contract(book.token("SOL").feed, artifact("feed"))
     devnet.txs.send(feed.functions.updateAnswer(feed.functions.latestAnswer().call()))  # SOL fresh again
 
-    read = read_positions(lambda tx, block: devnet.w3.eth.call(tx, block), holding_specs(book), book.accounts["treasury"])
-    by_asset = {p.spec.asset: p for p in read.positions if p.spec.holding == "wallet"}
-    assert by_asset["UNI"].price is None and "negative" in by_asset["UNI"].unpriced_reason
-    assert by_asset["WETH"].price is None and "stale" in by_asset["WETH"].unpriced_reason
-    assert by_asset["SOL"].price == Decimal(150)
+    reader = ChainReader("devnet", demo_config, eth_call=lambda tx, block: devnet.w3.eth.call(tx, block))
+    by_asset = {p.asset: p for p in reader.read(demo_config.spec, 0).positions if p.kind.value == "erc20"}
+    assert by_asset["UNI"].price_usd is None and "non-positive" in by_asset["UNI"].unpriced_reason
+    assert by_asset["ETH"].price_usd is None and "stale" in by_asset["ETH"].unpriced_reason
+    assert by_asset["SOL"].price_usd == Decimal(150)
