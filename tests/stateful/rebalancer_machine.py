@@ -271,7 +271,8 @@ class RebalancerMachine(RuleBasedStateMachine):
         market = after.market
         market = Market(0, market.answers, market.updated_at, market.vault_supply, market.vault_assets)
         touched = {s for p in plans for s in self.model._tokens_of(p)}
-        value = lambda s, amount: self.model.value(s, amount, market, market.vault_supply, market.vault_assets)
+        def value(symbol: str, amount: int) -> int:
+            return self.model.value(symbol, amount, market, market.vault_supply, market.vault_assets)
         pairs = [(value(s, before.held["rebalancer"][s]), value(s, after.held["rebalancer"][s])) for s in touched]
         sold = sum(max(b - a, 0) for b, a in pairs)
         self.batches.append((sum(b for b, _ in pairs), sum(a for _, a in pairs), sold, before.config[2]))

@@ -8,7 +8,7 @@ every cut too, but the point is to see each of the five safety invariants catch 
 from __future__ import annotations
 
 import pytest
-from conftest import fuzz_settings, fuzz_timeout
+from fuzz_profiles import fuzz_settings, fuzz_timeout
 from hypothesis import Phase
 from hypothesis.stateful import run_state_machine_as_test
 from rebalancer_machine import machine_for

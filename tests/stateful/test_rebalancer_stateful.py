@@ -4,7 +4,7 @@ after every step (see rebalancer_machine for the rules and the six invariants)."
 from __future__ import annotations
 
 import pytest
-from conftest import fuzz_settings, fuzz_timeout
+from fuzz_profiles import fuzz_settings, fuzz_timeout
 from hypothesis.stateful import run_state_machine_as_test
 from rebalancer_machine import machine_for
 
