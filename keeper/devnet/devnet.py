@@ -33,6 +33,7 @@ from keeper.devnet.anvil import AnvilProcess, anvil_binary, start_anvil
 from keeper.devnet.artifacts import REPO_ROOT, vyper_artifact
 from keeper.devnet.book import AddressBook
 from keeper.devnet.demo_treasury import fund_demo_treasury
+from keeper.devnet.rebalancer import deploy_rebalancer
 from keeper.devnet.recipe import Recipe, artifact, snekmate_vault_source
 from keeper.devnet.txs import Txs
 from keeper.errors import ConfigError
@@ -231,7 +232,10 @@ def build_state(folder: Path) -> float:
         w3 = _web3(anvil.url)
         recipe = Recipe(w3)
         book = recipe.run()
-        fund_demo_treasury(recipe.tx, book, book.accounts["treasury"])
+        accounts = book.accounts
+        rebalancer = deploy_rebalancer(w3, book, accounts["owner"], accounts["keeper"], accounts["guardian"])
+        book.extra["rebalancer"] = rebalancer
+        fund_demo_treasury(recipe.tx, book, rebalancer)  # the treasury's funds live in the contract
         dump = w3.provider.make_request("anvil_dumpState", [])
         if "error" in dump:
             raise ConfigError(f"anvil could not dump its state: {dump['error']}")

@@ -34,7 +34,9 @@ ZERO_ADDRESS = "0x" + "00" * 20
 FAR_DEADLINE = 2**40
 MAX_UINT = 2**256 - 1
 RAY = 10**27
-ROLES = ("deployer", "owner", "keeper", "guardian", "lp", "borrower", "stranger", "treasury")
+# anvil's accounts by what they do on the devnet; the last three have no history, for tests that
+# need fresh nonces (e.g. a hot key signing raw transactions).
+ROLES = ("deployer", "owner", "keeper", "guardian", "lp", "borrower", "stranger", "spare1", "spare2", "spare3")
 
 A = {  # artifact paths inside node_modules
     "erc20": "@aave/core-v3/artifacts/contracts/mocks/tokens/MintableERC20.sol/MintableERC20.json",

@@ -20,13 +20,16 @@ from keeper.venues.cex import CcxtVenue
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED_DATA = REPO_ROOT / ".." / "shared" / "data"
 
-# anvil's well-known development keys (public knowledge; they hold test ether only).
-DEV_KEYS = (
-    "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
-    "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
-    "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
-    "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
-)
+def dev_account(index: int):
+    """anvil's development account `index` (the public test mnemonic: test ether only)."""
+    from keeper.devnet.anvil import TEST_MNEMONIC
+
+    Account.enable_unaudited_hdwallet_features()
+    return Account.from_mnemonic(TEST_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
+
+
+# Accounts the devnet recipe never uses (spare1..3): their nonces start at 0 in every test.
+KEEPER_INDEX, STRANGER_INDEX, REPUTATION_INDEX = 7, 8, 9
 
 
 @pytest.fixture(scope="session")
@@ -40,19 +43,19 @@ def node(devnet_session):
 
 @pytest.fixture
 def keeper():
-    """The keeper's hot key (anvil account 1)."""
-    return Account.from_key(DEV_KEYS[1])
+    """The keeper's hot key (an anvil account with no history)."""
+    return dev_account(KEEPER_INDEX)
 
 
 @pytest.fixture
 def stranger():
-    return Account.from_key(DEV_KEYS[2])
+    return dev_account(STRANGER_INDEX)
 
 
 @pytest.fixture
 def reputation():
     """A Flashbots reputation key: signs request bodies, holds no funds."""
-    return Account.from_key(DEV_KEYS[3])
+    return dev_account(REPUTATION_INDEX)
 
 
 @pytest.fixture
