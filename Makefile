@@ -19,7 +19,8 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 help:
 	@echo "make demo    run the keeper's main job on a local devnet"
 	@echo "make test    run the test suite (installs what it needs)"
-	@echo "make fuzz    the long stateful fuzz profile (before releases)"
+	@echo "make fuzz    the long fuzz profiles: contract state machine, venue faults, planner properties"
+	@echo "make lint    ruff over the code and tests"
 	@echo "make bench   run the benchmarks (ONLY=name for one); writes bench/results.json"
 
 $(UV):
@@ -45,7 +46,8 @@ test: install
 	$(VENV)/bin/pytest
 
 fuzz: install
-	KEEPER_FUZZ_PROFILE=release $(VENV)/bin/pytest tests/stateful -p no:cacheprovider
+	KEEPER_FUZZ_PROFILE=release KEEPER_PROPERTY_EXAMPLES=1500 $(VENV)/bin/pytest -p no:cacheprovider \
+		tests/stateful tests/e2e/test_fault_injection.py tests/property
 
 bench: install
 	$(VENV)/bin/python -m bench $(if $(ONLY),--only $(ONLY))
